@@ -1,0 +1,5 @@
+//! Identity: organisations, users and roles, passwords, second factors, sessions.
+
+pub mod model;
+pub mod password;
+pub mod totp;
