@@ -1,0 +1,13 @@
+//! mace-store's one integration-test binary: the contract suite (every test on SQLite, and on
+//! PostgreSQL when TEST_DATABASE_URL is set) and the schema-parity checks.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::zombie_processes
+)] // test code: failing loudly is the point
+
+mod contract;
+mod open;
+mod parity;
