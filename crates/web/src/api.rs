@@ -1,0 +1,87 @@
+//! The JSON API under `/api/v1` and its OpenAPI 3.1 document (public on purpose: CFG-05).
+//!
+//! Errors share one shape, [`ErrorBody`]: `{"error": {"code", "message", "request_id"}}`, with a
+//! stable `code`. Any path under `/api/` answers errors in JSON, including unknown paths.
+
+use crate::AppState;
+use crate::error::{ErrorBody, ErrorCode, ErrorDetail, FieldErrorDto, json_response};
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+/// The service's status. Carries no personal data.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StatusResponse {
+    /// The service name, `mace` unless configured otherwise.
+    pub service: String,
+    /// mace's version.
+    pub version: String,
+    /// Always `ok` when the service answers.
+    pub status: String,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "mace API",
+        description = "The JSON API of mace, the multi-agency child exploitation safeguarding platform. \
+                       Every error has the `Error` shape with a stable `code`.",
+        license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
+    ),
+    paths(status, openapi_json),
+    components(schemas(StatusResponse, ErrorBody, ErrorDetail, ErrorCode, FieldErrorDto)),
+    tags((name = "meta", description = "About the service itself"))
+)]
+struct ApiDoc;
+
+/// The OpenAPI 3.1 document for `/api/v1`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    doc
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/status", get(status))
+        .route("/openapi.json", get(openapi_json))
+}
+
+/// The service's name, version and status.
+#[utoipa::path(
+    get,
+    path = "/api/v1/status",
+    tag = "meta",
+    responses(
+        (status = 200, description = "The service is up", body = StatusResponse,
+         content_type = "application/json"),
+        (status = 500, description = "Something went wrong inside mace", body = ErrorBody,
+         content_type = "application/json"),
+    )
+)]
+async fn status(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    json_response(
+        StatusCode::OK,
+        &StatusResponse {
+            service: state.settings.service_name.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            status: "ok".to_string(),
+        },
+    )
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "meta",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document for this API", content_type = "application/json"),
+    )
+)]
+async fn openapi_json() -> Response {
+    json_response(StatusCode::OK, &openapi())
+}

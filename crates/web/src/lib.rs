@@ -1,0 +1,91 @@
+//! mace's web layer: the HTML shell (askama templates with GOV.UK Frontend markup), the JSON API
+//! under `/api/v1` with its OpenAPI 3.1 document, health checks, and the middleware every
+//! response passes through (security headers with a per-response CSP nonce, request ids,
+//! structured request logs, panic catching, body limit, timeout, uniform error pages).
+//!
+//! The binary wires it: build an [`AppState`], call [`router`], hand the result to `axum::serve`.
+
+pub mod api;
+pub mod assets;
+pub mod components;
+pub mod error;
+mod health;
+mod middleware;
+pub mod pages;
+
+pub use api::openapi;
+pub use error::{ErrorInfo, WebError};
+pub use middleware::{CspNonce, RequestId};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How the web layer behaves. The binary fills this from its configuration.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// Running with synthetic demo data: every page shows the "demo: synthetic data" banner.
+    pub demo: bool,
+    /// The service name shown in the header and page titles.
+    pub service_name: String,
+    /// How long a request may take before it is answered with 503.
+    pub request_timeout: Duration,
+    /// The largest request body accepted; larger ones get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            demo: false,
+            service_name: "mace".to_string(),
+            request_timeout: Duration::from_secs(30),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: mace_store::Store,
+    pub ctx: mace_domain::Ctx,
+    pub settings: Arc<WebSettings>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+/// mace's routes, without the middleware.
+fn routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/accessibility", get(pages::accessibility))
+        .route("/privacy", get(pages::privacy))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/assets/{hash}/{*name}", get(assets::serve))
+        .nest("/api/v1", api::routes())
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+}
+
+/// The whole application, fully layered and ready for `axum::serve`.
+pub fn router(state: AppState) -> Router {
+    router_with_extra(state, Router::new())
+}
+
+/// [`router`] with extra routes merged in before the middleware is applied, so they get exactly
+/// the same treatment (headers, error pages, panic catching). Tests use it to add a route that
+/// panics or sleeps; production passes nothing.
+pub fn router_with_extra(state: AppState, extra: Router<AppState>) -> Router {
+    let app = routes(&state).merge(extra).fallback(error::fallback);
+    middleware::layered(app, state)
+}

@@ -1,0 +1,183 @@
+//! HTML pages: the layout every page shares, the home page, the accessibility statement, the
+//! privacy notice and the error pages. Every page works without JavaScript.
+
+use crate::components::{NotificationBanner, PhaseBanner, SkipLink, Tag};
+use crate::error::{ErrorCode, WebError};
+use crate::middleware::CspNonce;
+use crate::{AppState, WebSettings, assets};
+use askama::Template;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::response::Html;
+use mace_domain::FieldError;
+use std::convert::Infallible;
+
+/// What the layout needs from the request: the nonce and where we are.
+#[derive(Debug, Clone)]
+pub struct PageContext {
+    pub nonce: CspNonce,
+    pub path: String,
+}
+
+impl FromRequestParts<AppState> for PageContext {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let nonce = parts
+            .extensions
+            .get::<CspNonce>()
+            .cloned()
+            .unwrap_or(CspNonce(None));
+        Ok(Self {
+            nonce,
+            path: parts.uri.path().to_string(),
+        })
+    }
+}
+
+/// One item of the service navigation.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub text: &'static str,
+    pub current: bool,
+}
+
+/// The page template's data: header, banners, navigation, footer.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub service_name: String,
+    pub demo: bool,
+    pub nonce: Option<String>,
+    pub title: String,
+    pub nav: Vec<NavItem>,
+}
+
+impl Layout {
+    pub fn new(settings: &WebSettings, nonce: CspNonce, path: &str, title: &str) -> Self {
+        let nav = [("/", "Home")]
+            .into_iter()
+            .map(|(href, text)| NavItem {
+                href,
+                text,
+                current: path == href,
+            })
+            .collect();
+        Self {
+            service_name: settings.service_name.clone(),
+            demo: settings.demo,
+            nonce: nonce.0,
+            title: title.to_string(),
+            nav,
+        }
+    }
+
+    fn from_ctx(state: &AppState, ctx: PageContext, title: &str) -> Self {
+        Self::new(&state.settings, ctx.nonce, &ctx.path, title)
+    }
+
+    pub fn asset(&self, name: &str) -> String {
+        assets::url(name)
+    }
+
+    pub fn skip_link(&self) -> SkipLink {
+        SkipLink::to_main()
+    }
+
+    pub fn phase_banner(&self) -> PhaseBanner {
+        PhaseBanner {
+            tag: Tag::text("Alpha"),
+            text: Some(
+                "This is a new service. If something does not work as you expect, tell your \
+                 partnership's mace administrator."
+                    .into(),
+            ),
+            ..PhaseBanner::default()
+        }
+    }
+
+    pub fn demo_banner(&self) -> NotificationBanner {
+        NotificationBanner {
+            title_text: Some("Demo".into()),
+            title_id: Some("mace-demo-banner-title".into()),
+            html: Some(
+                "<p class=\"govuk-notification-banner__heading\">demo: synthetic data</p>\
+                 <p class=\"govuk-body\">Everyone and everything shown here is made up. Do not \
+                 enter real information about children, families or cases.</p>"
+                    .into(),
+            ),
+            classes: Some("mace-demo-banner".into()),
+            ..NotificationBanner::default()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub layout: Layout,
+    pub backend: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "accessibility.html")]
+pub struct AccessibilityPage {
+    pub layout: Layout,
+}
+
+#[derive(Template)]
+#[template(path = "privacy.html")]
+pub struct PrivacyPage {
+    pub layout: Layout,
+}
+
+/// The page for any error: 404, 403, 405, 413, 422, 500, 503…
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub code: ErrorCode,
+    pub fields: Vec<FieldError>,
+    /// The request id, shown on "there is a problem" pages so support can find the request.
+    pub reference: Option<String>,
+}
+
+impl ErrorPage {
+    fn is(&self, name: &str) -> bool {
+        self.code.as_str() == name
+    }
+}
+
+pub(crate) async fn home(
+    State(state): State<AppState>,
+    ctx: PageContext,
+) -> Result<Html<String>, WebError> {
+    let page = HomePage {
+        layout: Layout::from_ctx(&state, ctx, ""),
+        backend: state.store.backend().as_str(),
+    };
+    Ok(Html(page.render()?))
+}
+
+pub(crate) async fn accessibility(
+    State(state): State<AppState>,
+    ctx: PageContext,
+) -> Result<Html<String>, WebError> {
+    let page = AccessibilityPage {
+        layout: Layout::from_ctx(&state, ctx, "Accessibility statement"),
+    };
+    Ok(Html(page.render()?))
+}
+
+pub(crate) async fn privacy(
+    State(state): State<AppState>,
+    ctx: PageContext,
+) -> Result<Html<String>, WebError> {
+    let page = PrivacyPage {
+        layout: Layout::from_ctx(&state, ctx, "Privacy notice"),
+    };
+    Ok(Html(page.render()?))
+}

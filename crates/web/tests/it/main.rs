@@ -1,0 +1,11 @@
+//! mace-web's one integration-test binary: the router driven in-process with `oneshot`.
+
+// A test binary: its helpers (not only `#[test]` fns) may unwrap and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod api;
+mod assets;
+mod fixtures;
+mod headers;
+mod pages;
+mod support;
