@@ -1,0 +1,158 @@
+//! `mace`: the multi-agency child exploitation safeguarding platform.
+//!
+//! The binary wires configuration, storage and the web layer together and offers the operator
+//! commands. Every command that touches records goes through the same domain services as the
+//! web UI.
+
+mod commands;
+mod config;
+
+use clap::{Args, Parser, Subcommand};
+use config::{LogFormat, Overrides};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mace",
+    version,
+    about = "mace: multi-agency child exploitation safeguarding platform"
+)]
+struct Cli {
+    /// A TOML configuration file (also MACE_CONFIG). Environment variables override it.
+    #[arg(long, global = true, env = "MACE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args, Default)]
+struct DbArgs {
+    /// Directory for the embedded SQLite database [default: ./mace-data] (also MACE_DATA_DIR)
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// postgres://user:password@host/db selects PostgreSQL (also DATABASE_URL, MACE_DATABASE_URL)
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the web server (creating and migrating the database on first start).
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080] (also MACE_ADDR)
+        #[arg(long, value_name = "HOST:PORT")]
+        addr: Option<SocketAddr>,
+        #[command(flatten)]
+        db: DbArgs,
+        /// Load synthetic demo data on first start and show the demo banner (also MACE_DEMO)
+        #[arg(long)]
+        demo: bool,
+        /// Log format [default: text] (also MACE_LOG_FORMAT)
+        #[arg(long, value_enum)]
+        log_format: Option<LogFormat>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Add synthetic, reproducible demo people to the database (never real people).
+    Demo {
+        /// How many people to add
+        #[arg(long, default_value_t = 200)]
+        people: usize,
+        /// Seed: the same seed gives the same people
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Load and validate the configuration, check the data directory and database, and print the
+    /// effective settings (passwords redacted).
+    Check {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+fn overrides(db: DbArgs) -> Overrides {
+    Overrides {
+        data_dir: db.data_dir,
+        database_url: db.database_url,
+        ..Overrides::default()
+    }
+}
+
+/// Replace Rust's default panic output (which prints the panic message, possibly holding data from
+/// a request) with a record of where it happened only. The web layer turns a handler's panic into
+/// the 500 page; this hook only decides what reaches the log.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(%location, "panic caught (message withheld: it may contain personal data)");
+    }));
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    install_panic_hook();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mace: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let file = cli.config.clone();
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve {
+                addr,
+                db,
+                demo,
+                log_format,
+            } => {
+                let o = Overrides {
+                    addr,
+                    demo: demo.then_some(true),
+                    log_format,
+                    ..overrides(db)
+                };
+                commands::serve(file.as_deref(), &o).await
+            }
+            Command::Migrate { db } => commands::migrate(file.as_deref(), &overrides(db)).await,
+            Command::Demo { people, seed, db } => {
+                commands::demo(file.as_deref(), &overrides(db), people, seed).await
+            }
+            Command::Config {
+                action: ConfigAction::Check { db },
+            } => commands::config_check(file.as_deref(), &overrides(db)).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One clear line for the operator: the error and its causes, never a backtrace.
+            eprintln!("mace: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
