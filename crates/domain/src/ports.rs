@@ -27,3 +27,131 @@ pub trait PersonRepo: Send {
     fn get_person(&mut self, id: Uuid) -> impl Future<Output = Result<Option<Person>>> + Send;
     fn count_people(&mut self) -> impl Future<Output = Result<i64>> + Send;
 }
+
+use crate::audit::{ChainKey, Event, Head, NewEvent};
+use crate::identity::model::{ApiToken, Email, Organisation, Session, Team, User};
+
+/// Organisations, teams, users and their recovery codes.
+pub trait IdentityRepo: Send {
+    fn insert_org(&mut self, org: &Organisation) -> impl Future<Output = Result<()>> + Send;
+    fn get_org(&mut self, id: Uuid) -> impl Future<Output = Result<Option<Organisation>>> + Send;
+    fn list_orgs(&mut self) -> impl Future<Output = Result<Vec<Organisation>>> + Send;
+    fn insert_team(&mut self, team: &Team) -> impl Future<Output = Result<()>> + Send;
+    fn list_teams(&mut self, org_id: Uuid) -> impl Future<Output = Result<Vec<Team>>> + Send;
+    fn insert_user(&mut self, user: &User) -> impl Future<Output = Result<()>> + Send;
+    /// Replace every mutable field of the user (status, roles, password, second factor…).
+    fn update_user(&mut self, user: &User) -> impl Future<Output = Result<()>> + Send;
+    fn get_user(&mut self, id: Uuid) -> impl Future<Output = Result<Option<User>>> + Send;
+    fn find_user_by_email(
+        &mut self,
+        email: &Email,
+    ) -> impl Future<Output = Result<Option<User>>> + Send;
+    /// Users of one organisation, or of all when `org_id` is `None`, ordered by name.
+    fn list_users(
+        &mut self,
+        org_id: Option<Uuid>,
+    ) -> impl Future<Output = Result<Vec<User>>> + Send;
+    fn count_users(&mut self) -> impl Future<Output = Result<i64>> + Send;
+    /// Replace the user's recovery codes with these hashes.
+    fn set_recovery_codes(
+        &mut self,
+        user_id: Uuid,
+        code_hashes: &[String],
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Mark an unused code as used; `false` when no unused code has that hash.
+    fn use_recovery_code(
+        &mut self,
+        user_id: Uuid,
+        code_hash: &str,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool>> + Send;
+}
+
+/// Sessions and API tokens. Only hashes of tokens are stored.
+pub trait SessionRepo: Send {
+    fn insert_session(&mut self, s: &Session) -> impl Future<Output = Result<()>> + Send;
+    fn find_session(
+        &mut self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<Session>>> + Send;
+    /// Store the session's stage, user, last-seen, MFA time and revocation.
+    fn update_session(&mut self, s: &Session) -> impl Future<Output = Result<()>> + Send;
+    /// Revoke every live session of the user except `keep`; returns how many.
+    fn revoke_user_sessions(
+        &mut self,
+        user_id: Uuid,
+        at: OffsetDateTime,
+        keep: Option<Uuid>,
+    ) -> impl Future<Output = Result<u64>> + Send;
+    fn insert_api_token(&mut self, t: &ApiToken) -> impl Future<Output = Result<()>> + Send;
+    fn find_api_token(
+        &mut self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<ApiToken>>> + Send;
+    fn list_api_tokens(
+        &mut self,
+        user_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<ApiToken>>> + Send;
+    /// Revoke one of the user's tokens; `false` if the user has no such live token.
+    fn revoke_api_token(
+        &mut self,
+        user_id: Uuid,
+        token_id: Uuid,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    fn touch_api_token(
+        &mut self,
+        token_id: Uuid,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Sign-in throttling by key (a hash of the account, of the address, or of both).
+pub trait ThrottleRepo: Send {
+    /// Record a failure at `at`; returns the failures for `key` since `since` (this one included).
+    fn record_failure(
+        &mut self,
+        key: &str,
+        at: OffsetDateTime,
+        since: OffsetDateTime,
+    ) -> impl Future<Output = Result<i64>> + Send;
+    /// Failures for `key` since `since`, and the time of the latest.
+    fn failures_since(
+        &mut self,
+        key: &str,
+        since: OffsetDateTime,
+    ) -> impl Future<Output = Result<(i64, Option<OffsetDateTime>)>> + Send;
+    fn clear_failures(&mut self, key: &str) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// The append-only, hash-chained audit log. `append` links the event after the current head
+/// inside the caller's transaction (serialised: SQLite's single writer, PostgreSQL's
+/// `audit_head` row lock), so a change and its event commit together or not at all.
+pub trait AuditLog: Send {
+    fn append(
+        &mut self,
+        key: &ChainKey,
+        id: Uuid,
+        event: &NewEvent,
+    ) -> impl Future<Output = Result<Event>> + Send;
+    /// Events with `seq > after`, in order, at most `limit`.
+    fn audit_page(
+        &mut self,
+        after: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Event>>> + Send;
+    fn audit_head(&mut self) -> impl Future<Output = Result<Option<Head>>> + Send;
+    /// The newest events about one record (for "who has seen this record"), newest first.
+    fn audit_for_target(
+        &mut self,
+        target_id: Uuid,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Event>>> + Send;
+    /// The newest events of these categories, newest first (the privacy officer's queue).
+    fn audit_by_category(
+        &mut self,
+        categories: &[crate::audit::Category],
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Event>>> + Send;
+}

@@ -2,6 +2,11 @@
 
 use crate::config::{Config, LogFormat, Overrides};
 use anyhow::{Context, Result};
+use mace_domain::audit::ChainKey;
+use mace_domain::authz::{OrgType, Role};
+use mace_domain::identity::admin::{self, AdminActor};
+use mace_domain::identity::model::Email;
+use mace_domain::identity::password;
 use mace_domain::person::{self, NewPerson};
 use mace_domain::ports::MetaRepo;
 use mace_domain::{Ctx, demo};
@@ -43,8 +48,9 @@ pub async fn serve(file: Option<&Path>, o: &Overrides) -> Result<()> {
     init_logging(&cfg);
     let store = open_store(&cfg).await?;
     let ctx = Ctx::system();
+    let audit_key = crate::keys::load_audit_key(&cfg.audit_key_path(), true)?;
     if cfg.demo {
-        load_demo_once(&store, &ctx, cfg.demo_people, cfg.demo_seed).await?;
+        load_demo_once(&store, &ctx, &audit_key, cfg.demo_people, cfg.demo_seed).await?;
     }
 
     let listener = tokio::net::TcpListener::bind(cfg.addr)
@@ -64,6 +70,7 @@ pub async fn serve(file: Option<&Path>, o: &Overrides) -> Result<()> {
         store: store.clone(),
         ctx,
         settings: Arc::new(settings),
+        audit_key,
     };
     let app = mace_web::router(state);
 
@@ -124,13 +131,151 @@ fn print_demo_banner(out: &mut impl Write) -> Result<()> {
     )?;
     writeln!(
         out,
-        "demo accounts: none yet (sign-in arrives with the identity and access work)"
+        "demo accounts (password {DEMO_PASSWORD:?}; each enrols an authenticator app at first sign-in):"
     )?;
+    for a in DEMO_ACCOUNTS {
+        writeln!(out, "  {:<36} {} at {}", a.email, a.role.label(), a.org)?;
+    }
     Ok(())
 }
 
+/// The demo's shared password. Demo instances hold only synthetic data.
+pub const DEMO_PASSWORD: &str = "demo-password-for-mace";
+
+struct DemoOrg {
+    name: &'static str,
+    org_type: OrgType,
+}
+
+struct DemoAccount {
+    email: &'static str,
+    name: &'static str,
+    org: &'static str,
+    role: Role,
+}
+
+const DEMO_ORGS: &[DemoOrg] = &[
+    DemoOrg {
+        name: "Thames Estuary Academy",
+        org_type: OrgType::School,
+    },
+    DemoOrg {
+        name: "Estuary Children's Social Care",
+        org_type: OrgType::ChildrensSocialCare,
+    },
+    DemoOrg {
+        name: "Estuary Police",
+        org_type: OrgType::Police,
+    },
+    DemoOrg {
+        name: "Estuary Exploitation Service",
+        org_type: OrgType::SpecialistService,
+    },
+    DemoOrg {
+        name: "Estuary Safeguarding Partnership",
+        org_type: OrgType::Partnership,
+    },
+];
+
+const DEMO_ACCOUNTS: &[DemoAccount] = &[
+    DemoAccount {
+        email: "dsl@school.demo.invalid",
+        name: "Priya Shah",
+        org: "Thames Estuary Academy",
+        role: Role::DesignatedSafeguardingLead,
+    },
+    DemoAccount {
+        email: "teacher@school.demo.invalid",
+        name: "Tom Bennett",
+        org: "Thames Estuary Academy",
+        role: Role::Practitioner,
+    },
+    DemoAccount {
+        email: "social.worker@csc.demo.invalid",
+        name: "Grace Adeyemi",
+        org: "Estuary Children's Social Care",
+        role: Role::SocialWorker,
+    },
+    DemoAccount {
+        email: "manager@csc.demo.invalid",
+        name: "Martin Hughes",
+        org: "Estuary Children's Social Care",
+        role: Role::TeamManager,
+    },
+    DemoAccount {
+        email: "intel@police.demo.invalid",
+        name: "Sam Okoro",
+        org: "Estuary Police",
+        role: Role::PoliceIntelligenceOfficer,
+    },
+    DemoAccount {
+        email: "worker@exploitation.demo.invalid",
+        name: "Leah Morgan",
+        org: "Estuary Exploitation Service",
+        role: Role::ExploitationWorker,
+    },
+    DemoAccount {
+        email: "admin@partnership.demo.invalid",
+        name: "Nadia Clarke",
+        org: "Estuary Safeguarding Partnership",
+        role: Role::PartnershipAdmin,
+    },
+    DemoAccount {
+        email: "privacy@partnership.demo.invalid",
+        name: "Owen Price",
+        org: "Estuary Safeguarding Partnership",
+        role: Role::PrivacyOfficer,
+    },
+];
+
+/// Create the demo organisations and accounts, with their audit events.
+async fn load_demo_accounts(store: &Store, ctx: &Ctx, key: &ChainKey) -> Result<()> {
+    let hash = tokio::task::spawn_blocking(|| {
+        password::hash(DEMO_PASSWORD, password::HashParams::default())
+    })
+    .await
+    .context("the password hashing task failed")?
+    .context("cannot hash the demo password")?;
+    store
+        .write(|tx| {
+            let (ctx, key, hash) = (ctx.clone(), key.clone(), hash.clone());
+            Box::pin(async move {
+                let by = AdminActor::Operator("demo");
+                let mut ids = std::collections::HashMap::new();
+                for o in DEMO_ORGS {
+                    let org = admin::create_org(&ctx, tx, &key, &by, o.name, o.org_type).await?;
+                    ids.insert(o.name, org.id);
+                }
+                for a in DEMO_ACCOUNTS {
+                    let org_id = *ids
+                        .get(a.org)
+                        .ok_or_else(|| mace_domain::Error::store("demo organisation missing"))?;
+                    let email = Email::parse(a.email)
+                        .map_err(|e| mace_domain::Error::Validation(vec![e]))?;
+                    let new = admin::NewUser {
+                        org_id,
+                        email,
+                        display_name: a.name.into(),
+                        roles: vec![a.role],
+                        password_hash: Some(hash.clone()),
+                    };
+                    admin::create_user(&ctx, tx, &key, &by, new).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+        .context("cannot create the demo accounts")
+}
+
 /// Load the demo people on the first start only (a marker in `app_meta` records it).
-async fn load_demo_once(store: &Store, ctx: &Ctx, people: usize, seed: u64) -> Result<()> {
+async fn load_demo_once(
+    store: &Store,
+    ctx: &Ctx,
+    key: &ChainKey,
+    people: usize,
+    seed: u64,
+) -> Result<()> {
     let already = store
         .read(|tx| Box::pin(async move { tx.get_meta(DEMO_MARKER).await }))
         .await
@@ -138,6 +283,7 @@ async fn load_demo_once(store: &Store, ctx: &Ctx, people: usize, seed: u64) -> R
     if already.is_some() {
         return Ok(());
     }
+    load_demo_accounts(store, ctx, key).await?;
     let generated = demo::people(seed, people, ctx.clock.now().date());
     insert_people(store, ctx, generated).await?;
     let now = ctx.clock.now();
@@ -220,4 +366,137 @@ pub async fn config_check(file: Option<&Path>, o: &Overrides) -> Result<()> {
     println!("{toml}");
     println!("configuration OK ({})", cfg.database_display());
     Ok(())
+}
+
+pub struct UserAdd {
+    pub email: String,
+    pub name: String,
+    pub org: String,
+    pub org_type: String,
+    pub roles: Vec<String>,
+    pub password_stdin: bool,
+}
+
+pub async fn user_add(file: Option<&Path>, o: &Overrides, req: UserAdd) -> Result<()> {
+    let cfg = Config::load(file, o)?;
+    init_logging(&cfg);
+    let email = Email::parse(&req.email).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let org_type = OrgType::parse(&req.org_type).ok_or_else(|| {
+        let all: Vec<&str> = OrgType::ALL.iter().map(|t| t.as_str()).collect();
+        anyhow::anyhow!(
+            "unknown organisation type {:?}; choose one of {}",
+            req.org_type,
+            all.join(", ")
+        )
+    })?;
+    let roles = req
+        .roles
+        .iter()
+        .map(|r| {
+            Role::parse(r).ok_or_else(|| {
+                let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+                anyhow::anyhow!("unknown role {r:?}; choose from {}", all.join(", "))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (secret, generated) = if req.password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        (line.trim_end_matches(['\r', '\n']).to_string(), None)
+    } else {
+        let p = generate_password()?;
+        (p.clone(), Some(p))
+    };
+    let context = [email.as_str(), req.name.as_str(), req.org.as_str()];
+    password::check_new(&secret, &context).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let store = open_store(&cfg).await?;
+    let key = crate::keys::load_audit_key(&cfg.audit_key_path(), true)?;
+    let hash = tokio::task::spawn_blocking(move || {
+        password::hash(&secret, password::HashParams::default())
+    })
+    .await
+    .context("the password hashing task failed")?
+    .context("cannot hash the password")?;
+    let ctx = Ctx::system();
+    let user = store
+        .write(|tx| {
+            let (ctx, key, hash, email) = (ctx.clone(), key.clone(), hash.clone(), email.clone());
+            let (org_name, name, roles) = (req.org.clone(), req.name.clone(), roles.clone());
+            Box::pin(async move {
+                use mace_domain::ports::IdentityRepo;
+                let by = AdminActor::Operator("cli");
+                let existing = tx
+                    .list_orgs()
+                    .await?
+                    .into_iter()
+                    .find(|o| person::fold(&o.name) == person::fold(&org_name));
+                let org = match existing {
+                    Some(o) => o,
+                    None => admin::create_org(&ctx, tx, &key, &by, &org_name, org_type).await?,
+                };
+                let new = admin::NewUser {
+                    org_id: org.id,
+                    email,
+                    display_name: name,
+                    roles,
+                    password_hash: Some(hash),
+                };
+                admin::create_user(&ctx, tx, &key, &by, new).await
+            })
+        })
+        .await
+        .map_err(|e| match e {
+            mace_domain::Error::Validation(f) => anyhow::anyhow!(
+                "{}",
+                f.first().map(|f| f.message.clone()).unwrap_or_default()
+            ),
+            mace_domain::Error::Conflict(m) => anyhow::anyhow!("{m}"),
+            other => anyhow::anyhow!("cannot create the account: {other}"),
+        })?;
+    println!("created account {} ({})", user.email.as_str(), user.id);
+    if let Some(p) = generated {
+        println!(
+            "one-time password, shown once (the user enrols a second factor at first sign-in): {p}"
+        );
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// A random password of 24 characters from the OS CSPRNG (about 143 bits).
+fn generate_password() -> Result<String> {
+    use rand::TryRngCore;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 24];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .context("the operating system's random source failed")?;
+    Ok(bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect())
+}
+
+pub async fn audit_verify(file: Option<&Path>, o: &Overrides) -> Result<()> {
+    let cfg = Config::load(file, o)?;
+    init_logging(&cfg);
+    let store = Store::open(&cfg.db_config()?).await?;
+    let key = crate::keys::load_audit_key(&cfg.audit_key_path(), false)?;
+    let result = store
+        .verify_audit(&key)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the audit log: {e}"))?;
+    store.close().await;
+    match result {
+        Ok(report) => {
+            println!(
+                "audit chain OK: {} events, head at event {}",
+                report.events, report.head_seq
+            );
+            Ok(())
+        }
+        Err(bad) => anyhow::bail!("audit chain BROKEN: {bad}"),
+    }
 }

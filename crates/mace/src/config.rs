@@ -37,6 +37,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long in-flight requests get to finish after SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// The audit chain's key file (kept outside the database); default `<data_dir>/keys/audit.key`.
+    pub audit_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -53,6 +55,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             max_body_bytes: 1024 * 1024,
             shutdown_grace_secs: 20,
+            audit_key_file: None,
         }
     }
 }
@@ -70,6 +73,7 @@ const ENV_KEYS: &[&str] = &[
     "request_timeout_secs",
     "max_body_bytes",
     "shutdown_grace_secs",
+    "audit_key_file",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers alone.
@@ -149,6 +153,12 @@ impl Config {
             .with_context(|| format!("data directory {} is not writable", dir.display()))?;
         let _ = std::fs::remove_file(&probe);
         Ok(())
+    }
+
+    pub fn audit_key_path(&self) -> PathBuf {
+        self.audit_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys").join("audit.key"))
     }
 
     /// The database target for messages, with any password removed.

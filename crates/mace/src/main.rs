@@ -6,6 +6,7 @@
 
 mod commands;
 mod config;
+mod keys;
 
 use clap::{Args, Parser, Subcommand};
 use config::{LogFormat, Overrides};
@@ -74,6 +75,53 @@ enum Command {
     Config {
         #[command(subcommand)]
         action: ConfigAction,
+    },
+    /// Manage accounts from the command line (the first administrator).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Work with the tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserAction {
+    /// Create an account (and its organisation if it does not exist yet). Without
+    /// --password-stdin a strong random password is generated and shown once.
+    Add {
+        /// Sign-in email address
+        #[arg(long)]
+        email: String,
+        /// The person's name as colleagues know it
+        #[arg(long)]
+        name: String,
+        /// Organisation name (created if missing)
+        #[arg(long)]
+        org: String,
+        /// Organisation type, used when the organisation is created
+        #[arg(long, default_value = "partnership")]
+        org_type: String,
+        /// Role (repeatable), for example partnership_admin, system_admin, privacy_officer
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Read the password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditAction {
+    /// Check the whole audit chain; names the first event that was altered, removed or reordered.
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
     },
 }
 
@@ -145,6 +193,31 @@ fn main() -> ExitCode {
             Command::Config {
                 action: ConfigAction::Check { db },
             } => commands::config_check(file.as_deref(), &overrides(db)).await,
+            Command::User {
+                action:
+                    UserAction::Add {
+                        email,
+                        name,
+                        org,
+                        org_type,
+                        roles,
+                        password_stdin,
+                        db,
+                    },
+            } => {
+                let req = commands::UserAdd {
+                    email,
+                    name,
+                    org,
+                    org_type,
+                    roles,
+                    password_stdin,
+                };
+                commands::user_add(file.as_deref(), &overrides(db), req).await
+            }
+            Command::Audit {
+                action: AuditAction::Verify { db },
+            } => commands::audit_verify(file.as_deref(), &overrides(db)).await,
         }
     });
     match result {

@@ -8,6 +8,8 @@
 //!   serialization failures / busy), `Store::close()`.
 //! - `Tx` implements the domain ports (`mace_domain::ports::*`) and exposes no sqlx type.
 
+mod audit;
+mod identity;
 mod repos;
 mod tx;
 mod types;
@@ -348,6 +350,39 @@ impl Store {
                 other => return other,
             }
         }
+    }
+
+    /// Walk the whole audit chain in pages and check it against the head (`mace audit verify`).
+    /// The outer error is a storage failure; the inner one names the first bad event.
+    pub async fn verify_audit(
+        &self,
+        key: &mace_domain::audit::ChainKey,
+    ) -> Result<
+        std::result::Result<mace_domain::audit::VerifyReport, mace_domain::audit::VerifyError>,
+    > {
+        use mace_domain::ports::AuditLog;
+        const PAGE: i64 = 2_000;
+        let mut verifier = mace_domain::audit::Verifier::new(key);
+        let mut after = 0;
+        loop {
+            let page = self
+                .read(|tx| Box::pin(async move { tx.audit_page(after, PAGE).await }))
+                .await?;
+            for e in &page {
+                if let Err(bad) = verifier.push(e) {
+                    return Ok(Err(bad));
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() as i64 == PAGE => after = last.seq,
+                _ => break,
+            }
+        }
+        let head = self
+            .read(|tx| Box::pin(async move { tx.audit_head().await }))
+            .await?;
+        let head = head.unwrap_or_else(|| mace_domain::audit::Head::genesis(key));
+        Ok(verifier.finish(&head))
     }
 
     /// Close every connection (at shutdown). Later calls fail.

@@ -53,6 +53,8 @@ pub struct AppState {
     pub store: mace_store::Store,
     pub ctx: mace_domain::Ctx,
     pub settings: Arc<WebSettings>,
+    /// The audit chain's key, loaded from outside the database.
+    pub audit_key: mace_domain::audit::ChainKey,
 }
 
 impl std::fmt::Debug for AppState {

@@ -1,5 +1,6 @@
 //! Identity: organisations, users and roles, passwords, second factors, sessions.
 
+pub mod admin;
 pub mod model;
 pub mod password;
 pub mod totp;

@@ -54,6 +54,8 @@ fn help_on_every_command() {
         vec!["demo", "--help"],
         vec!["config", "--help"],
         vec!["config", "check", "--help"],
+        vec!["user", "add", "--help"],
+        vec!["audit", "verify", "--help"],
     ] {
         let out = run(mace().args(&args));
         assert!(out.status.success(), "{args:?}");
@@ -327,4 +329,191 @@ fn serve_demo_shows_banner_answers_health_and_stops_on_sigterm() {
     let mut again = Served::start(dir.path(), &["--demo"]);
     assert_eq!(again.get("/readyz").0, 200);
     assert!(again.terminate().success());
+}
+
+fn sqlite_exec(db: &Path, statements: &[&str]) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.display()))
+            .await
+            .unwrap();
+        for s in statements {
+            sqlx::query(sqlx::AssertSqlSafe(s.to_string()))
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+        c.close().await.unwrap();
+    });
+}
+
+#[test]
+fn user_add_creates_the_first_administrator_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let add = |email: &str, stdin: &str| {
+        let mut c = mace();
+        c.args([
+            "user",
+            "add",
+            "--email",
+            email,
+            "--name",
+            "Nadia Clarke",
+            "--org",
+            "Estuary Partnership",
+        ])
+        .args([
+            "--role",
+            "partnership_admin",
+            "--role",
+            "system_admin",
+            "--password-stdin",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = add("admin@partnership.example", "plum-violin-harbour-77\n");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("created account admin@partnership.example"));
+    // The same email again is refused, clearly.
+    let again = add("ADMIN@partnership.example", "plum-violin-harbour-77\n");
+    assert_one_line_failure(&again, "already exists");
+    // A weak password is refused before anything is stored (AUTH-01, AUTH-02).
+    let weak = add("other@partnership.example", "password123\n");
+    assert_one_line_failure(&weak, "characters");
+    let weak = add("other@partnership.example", "Nadia.Clarke.2026!\n");
+    assert_one_line_failure(&weak, "Password");
+    // Without --password-stdin a strong password is generated and shown once.
+    let out = run(mace()
+        .args([
+            "user",
+            "add",
+            "--email",
+            "sys@partnership.example",
+            "--name",
+            "Sys Admin",
+            "--org",
+            "Estuary Partnership",
+        ])
+        .args(["--role", "system_admin", "--data-dir"])
+        .arg(dir.path()));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("one-time password"));
+    // Creating accounts is audited, and the chain verifies.
+    let out = run(mace()
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir.path()));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("audit chain OK: 3 events"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Unknown roles are named.
+    let out = run(mace()
+        .args([
+            "user",
+            "add",
+            "--email",
+            "x@y.example",
+            "--name",
+            "X",
+            "--org",
+            "O",
+            "--role",
+            "superuser",
+            "--data-dir",
+        ])
+        .arg(dir.path()));
+    assert_one_line_failure(&out, "unknown role");
+}
+
+#[test]
+fn audit_verify_names_the_tampered_event() {
+    let dir = tempfile::tempdir().unwrap();
+    // serve --demo creates the demo organisations and accounts, each audited.
+    let mut served = Served::start(dir.path(), &["--demo"]);
+    assert!(
+        served.stdout_head.contains("dsl@school.demo.invalid"),
+        "{}",
+        served.stdout_head
+    );
+    assert!(served.terminate().success());
+    let verify = || {
+        run(mace()
+            .args(["audit", "verify", "--data-dir"])
+            .arg(dir.path()))
+    };
+    let ok = verify();
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(
+        text(&ok.stdout).contains("audit chain OK: 13 events"),
+        "{}",
+        text(&ok.stdout)
+    );
+
+    // mace's own schema refuses edits…
+    let db = dir.path().join("mace.db");
+    let refused = std::panic::catch_unwind(|| {
+        sqlite_exec(&db, &["UPDATE audit_events SET action = 'x' WHERE seq = 4"])
+    });
+    assert!(
+        refused.is_err(),
+        "the append-only trigger refused the update"
+    );
+    // …and someone with the file who drops the triggers is caught.
+    sqlite_exec(
+        &db,
+        &[
+            "DROP TRIGGER audit_events_no_update",
+            "DROP TRIGGER audit_events_no_delete",
+            "UPDATE audit_events SET action = 'user.delete' WHERE seq = 4",
+        ],
+    );
+    let bad = verify();
+    assert_one_line_failure(&bad, "event 4: altered");
+    assert!(text(&bad.stderr).contains("audit chain BROKEN"));
+}
+
+#[test]
+fn audit_key_must_be_private_and_present() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(mace().args(["migrate", "--data-dir"]).arg(dir.path()));
+    assert!(out.status.success());
+    // verify never invents a key: without one it says so.
+    let out = run(mace()
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir.path()));
+    assert_one_line_failure(&out, "does not exist");
+    // A group-readable key file is refused (CRY-01).
+    let key = dir.path().join("keys").join("audit.key");
+    std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+    std::fs::write(&key, "00".repeat(32)).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run(mace()
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir.path()));
+    assert_one_line_failure(&out, "readable by group or others");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(&key, "not hex").unwrap();
+    let out = run(mace()
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir.path()));
+    assert_one_line_failure(&out, "64 hexadecimal");
 }

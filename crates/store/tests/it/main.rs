@@ -8,6 +8,8 @@
     clippy::zombie_processes
 )] // test code: failing loudly is the point
 
+mod audit;
 mod contract;
+mod identity;
 mod open;
 mod parity;

@@ -128,6 +128,7 @@ pub fn state(store: Store, demo: bool) -> AppState {
     AppState {
         store,
         ctx,
+        audit_key: mace_domain::audit::ChainKey::from_bytes([42; 32]),
         settings: Arc::new(settings),
     }
 }

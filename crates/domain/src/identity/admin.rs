@@ -1,0 +1,145 @@
+//! Creating organisations and accounts (the partnership administrator's work and the operator's
+//! `mace user add`), each with its audit event in the same transaction.
+
+use crate::Ctx;
+use crate::audit::{Category, ChainKey, NewEvent, Outcome};
+use crate::authz::{OrgType, Role};
+use crate::error::{Error, FieldError, Result};
+use crate::identity::model::{Email, Organisation, User, UserStatus};
+use crate::ports::{AuditLog, IdentityRepo};
+use uuid::Uuid;
+
+/// Who is doing the administration, for the audit event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminActor {
+    /// The operator at the command line (or the demo loader).
+    Operator(&'static str),
+    User {
+        user_id: Uuid,
+        org_id: Uuid,
+    },
+}
+
+fn event(ctx: &Ctx, by: &AdminActor, action: &str, target_type: &str, target: Uuid) -> NewEvent {
+    let mut e = NewEvent {
+        target_type: Some(target_type.into()),
+        target_id: Some(target),
+        ..NewEvent::new(ctx.clock.now(), Category::Admin, action, Outcome::Success)
+    };
+    match by {
+        AdminActor::Operator(via) => e.actor_role = Some((*via).into()),
+        AdminActor::User { user_id, org_id } => {
+            e.actor_user = Some(*user_id);
+            e.actor_org = Some(*org_id);
+        }
+    }
+    e
+}
+
+pub async fn create_org<R: IdentityRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    by: &AdminActor,
+    name: &str,
+    org_type: OrgType,
+) -> Result<Organisation> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(Error::validation(
+            "name",
+            "Enter the organisation's name (200 characters or fewer)",
+        ));
+    }
+    let org = Organisation {
+        id: ctx.ids.new_id(),
+        name: name.to_string(),
+        org_type,
+        created_at: ctx.clock.now(),
+    };
+    tx.insert_org(&org).await.map_err(|e| match e {
+        Error::Conflict(_) => {
+            Error::Conflict("an organisation with that name already exists".into())
+        }
+        other => other,
+    })?;
+    tx.append(
+        key,
+        ctx.ids.new_id(),
+        &event(ctx, by, "organisation.create", "organisation", org.id),
+    )
+    .await?;
+    Ok(org)
+}
+
+pub struct NewUser {
+    pub org_id: Uuid,
+    pub email: Email,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    /// An Argon2id hash (hashing happens outside the transaction).
+    pub password_hash: Option<String>,
+}
+
+pub async fn create_user<R: IdentityRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    by: &AdminActor,
+    new: NewUser,
+) -> Result<User> {
+    let name = new.display_name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(Error::validation(
+            "display_name",
+            "Enter the person's name (100 characters or fewer)",
+        ));
+    }
+    if new.roles.is_empty() {
+        return Err(Error::Validation(vec![FieldError::new(
+            "roles",
+            "Choose at least one role",
+        )]));
+    }
+    if tx.get_org(new.org_id).await?.is_none() {
+        return Err(Error::validation("org_id", "Choose an organisation"));
+    }
+    let now = ctx.clock.now();
+    let user = User {
+        id: ctx.ids.new_id(),
+        org_id: new.org_id,
+        team_id: None,
+        email: new.email,
+        display_name: name.to_string(),
+        roles: new.roles,
+        status: if new.password_hash.is_some() {
+            UserStatus::Active
+        } else {
+            UserStatus::Invited
+        },
+        password_changed_at: new.password_hash.as_ref().map(|_| now),
+        password_hash: new.password_hash,
+        totp_secret: None,
+        totp_last_step: None,
+        mfa_enrolled_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    tx.insert_user(&user).await.map_err(|e| match e {
+        Error::Conflict(_) => {
+            Error::Conflict("an account with that email address already exists".into())
+        }
+        other => other,
+    })?;
+    let mut e = event(ctx, by, "user.create", "user", user.id);
+    e.detail = Some(format!(
+        "{{\"roles\":\"{}\"}}",
+        user.roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    ));
+    tx.append(key, ctx.ids.new_id(), &e).await?;
+    Ok(user)
+}

@@ -1,0 +1,80 @@
+//! Keys kept outside the database (security guide CRY-01, CRY-04): the audit chain's HMAC key.
+//!
+//! | key | algorithm | purpose | location | rotation |
+//! |---|---|---|---|---|
+//! | audit | HMAC-SHA-256, 256 bits | chains the audit log | `audit_key_file` (default `<data_dir>/keys/audit.key`), mode 0600 | new chain segment (not yet automated) |
+//!
+//! A missing key file is created on first start from the OS CSPRNG. A key file that the group or
+//! others can read is refused, as is one of the wrong size.
+
+use anyhow::{Context, Result, bail};
+use mace_domain::audit::ChainKey;
+use rand::TryRngCore;
+use std::io::Write;
+use std::path::Path;
+
+/// Load the key, creating it if `create` and it does not exist yet.
+pub fn load_audit_key(path: &Path, create: bool) -> Result<ChainKey> {
+    if !path.exists() {
+        if !create {
+            bail!("audit key file {} does not exist", path.display());
+        }
+        create_key(path)?;
+    }
+    check_permissions(path)?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read audit key file {}", path.display()))?;
+    let bytes = hex::decode(text.trim()).ok().filter(|b| b.len() == 32);
+    let Some(bytes) = bytes else {
+        bail!(
+            "audit key file {} must hold 64 hexadecimal characters (256 bits)",
+            path.display()
+        );
+    };
+    let mut key = [0u8; 32];
+    key.copy_from_slice(&bytes);
+    Ok(ChainKey::from_bytes(key))
+}
+
+fn create_key(path: &Path) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create key directory {}", dir.display()))?;
+    let mut key = [0u8; 32];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut key)
+        .context("the operating system's random source failed")?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        opts.mode(0o600);
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create audit key file {}", path.display()))?;
+    f.write_all(hex::encode(key).as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+fn check_permissions(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            bail!(
+                "audit key file {} is readable by group or others (mode {:o}): run chmod 600 on it",
+                path.display(),
+                mode & 0o777
+            );
+        }
+    }
+    Ok(())
+}
