@@ -90,7 +90,11 @@ pub async fn serve(file: Option<&Path>, o: &Overrides) -> Result<()> {
         tracing::info!("shutdown signal received: finishing in-flight requests");
         let _ = stop_tx.send(true);
     };
-    let server = axum::serve(listener, app).with_graceful_shutdown(graceful);
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(graceful);
     let grace = Duration::from_secs(cfg.shutdown_grace_secs);
     let mut stop_rx2 = stop_rx.clone();
     tokio::select! {

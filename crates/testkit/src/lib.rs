@@ -131,17 +131,15 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((admin, name)) = self.pg_drop.take() {
-            let store = self.store.clone();
-            // Drop can't await: finish on a thread with its own runtime.
+            // Drop can't await, and the test's runtime may be the one blocked here, so its pools
+            // can't be closed from this thread: drop the database WITH (FORCE) from a thread with
+            // its own runtime, which ends those connections on the server side.
             let _ = std::thread::spawn(move || {
                 if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                 {
-                    rt.block_on(async {
-                        store.close().await;
-                        drop_database(&admin, &name).await;
-                    });
+                    rt.block_on(drop_database(&admin, &name));
                 }
             })
             .join();
