@@ -176,6 +176,15 @@ impl ChainKey {
         Self(b)
     }
 
+    /// A separate 256-bit key for another purpose (signing pre-sign-in form tokens, say), so one
+    /// secret file serves and no purpose's MAC can be replayed as another's.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut m = self.mac();
+        hmac::Mac::update(&mut m, b"mace-derive-v1:");
+        hmac::Mac::update(&mut m, purpose.as_bytes());
+        hmac::Mac::finalize(m).into_bytes().into()
+    }
+
     fn mac(&self) -> HmacSha256 {
         // RFC 2104 pads a key shorter than the block with zeros, so the padded 64-byte key gives
         // exactly HMAC(key, ·), through the infallible fixed-size constructor.

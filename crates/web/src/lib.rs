@@ -7,8 +7,10 @@
 
 pub mod api;
 pub mod assets;
+pub mod auth;
 pub mod components;
 pub mod error;
+pub mod format;
 mod health;
 mod middleware;
 pub mod pages;
@@ -34,6 +36,10 @@ pub struct WebSettings {
     pub request_timeout: Duration,
     /// The largest request body accepted; larger ones get 413.
     pub max_body_bytes: usize,
+    /// Argon2id parameters for new password hashes (tests use cheap ones).
+    pub hash_params: mace_domain::identity::password::HashParams,
+    /// Idle and absolute session timeouts.
+    pub session_policy: mace_domain::identity::model::SessionPolicy,
 }
 
 impl Default for WebSettings {
@@ -43,6 +49,8 @@ impl Default for WebSettings {
             service_name: "mace".to_string(),
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 1024 * 1024,
+            hash_params: mace_domain::identity::password::HashParams::default(),
+            session_policy: mace_domain::identity::model::SessionPolicy::default(),
         }
     }
 }
@@ -72,6 +80,15 @@ fn routes(state: &AppState) -> Router<AppState> {
         .route("/", get(pages::home))
         .route("/accessibility", get(pages::accessibility))
         .route("/privacy", get(pages::privacy))
+        .route("/sign-in", get(auth::sign_in_form).post(auth::sign_in))
+        .route("/mfa/enrol", get(auth::enrol_form).post(auth::enrol))
+        .route("/mfa/verify", get(auth::verify_form).post(auth::verify))
+        .route("/sign-out", get(auth::sign_out_form).post(auth::sign_out))
+        .route("/account", get(auth::account))
+        .route(
+            "/account/password",
+            get(auth::password_form).post(auth::change_password),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/assets/{hash}/{*name}", get(assets::serve))

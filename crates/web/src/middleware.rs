@@ -74,6 +74,10 @@ pub(crate) fn layered(app: Router<AppState>, state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
     let limit = state.settings.max_body_bytes;
     app.route_layer(from_fn(record_route))
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::auth::session_context,
+        ))
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

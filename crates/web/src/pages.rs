@@ -17,6 +17,8 @@ use std::convert::Infallible;
 pub struct PageContext {
     pub nonce: CspNonce,
     pub path: String,
+    /// The signed-in user, if any (any stage).
+    pub auth: Option<crate::auth::Auth>,
 }
 
 impl FromRequestParts<AppState> for PageContext {
@@ -34,6 +36,10 @@ impl FromRequestParts<AppState> for PageContext {
         Ok(Self {
             nonce,
             path: parts.uri.path().to_string(),
+            auth: parts
+                .extensions
+                .get::<crate::auth::MaybeAuth>()
+                .and_then(|m| m.0.clone()),
         })
     }
 }
@@ -54,12 +60,35 @@ pub struct Layout {
     pub nonce: Option<String>,
     pub title: String,
     pub nav: Vec<NavItem>,
+    /// The signed-in user's name, shown in the navigation with "Sign out".
+    pub user_name: Option<String>,
 }
 
 impl Layout {
     pub fn new(settings: &WebSettings, nonce: CspNonce, path: &str, title: &str) -> Self {
-        let nav = [("/", "Home")]
-            .into_iter()
+        Self::with_user(settings, nonce, path, title, None)
+    }
+
+    fn with_user(
+        settings: &WebSettings,
+        nonce: CspNonce,
+        path: &str,
+        title: &str,
+        auth: Option<&crate::auth::Auth>,
+    ) -> Self {
+        let full = auth.is_some_and(crate::auth::Auth::full);
+        let items: &[(&'static str, &'static str)] = match (full, auth) {
+            (true, _) => &[
+                ("/", "Home"),
+                ("/account", "Your account"),
+                ("/sign-out", "Sign out"),
+            ],
+            (false, Some(_)) => &[("/", "Home"), ("/sign-out", "Sign out")],
+            (false, None) => &[("/", "Home"), ("/sign-in", "Sign in")],
+        };
+        let nav = items
+            .iter()
+            .copied()
             .map(|(href, text)| NavItem {
                 href,
                 text,
@@ -72,11 +101,20 @@ impl Layout {
             nonce: nonce.0,
             title: title.to_string(),
             nav,
+            user_name: auth
+                .filter(|a| a.full())
+                .map(|a| a.user.display_name.clone()),
         }
     }
 
-    fn from_ctx(state: &AppState, ctx: PageContext, title: &str) -> Self {
-        Self::new(&state.settings, ctx.nonce, &ctx.path, title)
+    pub(crate) fn from_ctx(state: &AppState, ctx: PageContext, title: &str) -> Self {
+        Self::with_user(
+            &state.settings,
+            ctx.nonce,
+            &ctx.path,
+            title,
+            ctx.auth.as_ref(),
+        )
     }
 
     pub fn asset(&self, name: &str) -> String {
@@ -120,6 +158,7 @@ impl Layout {
 pub struct HomePage {
     pub layout: Layout,
     pub backend: &'static str,
+    pub signed_in: bool,
 }
 
 #[derive(Template)]
@@ -155,7 +194,9 @@ pub(crate) async fn home(
     State(state): State<AppState>,
     ctx: PageContext,
 ) -> Result<Html<String>, WebError> {
+    let signed_in = ctx.auth.as_ref().is_some_and(crate::auth::Auth::full);
     let page = HomePage {
+        signed_in,
         layout: Layout::from_ctx(&state, ctx, ""),
         backend: state.store.backend().as_str(),
     };

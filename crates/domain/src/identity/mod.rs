@@ -3,4 +3,5 @@
 pub mod admin;
 pub mod model;
 pub mod password;
+pub mod service;
 pub mod totp;

@@ -5,6 +5,7 @@
 
 mod api;
 mod assets;
+mod auth;
 mod fixtures;
 mod headers;
 mod pages;

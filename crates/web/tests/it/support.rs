@@ -14,6 +14,7 @@ use tower::ServiceExt as _;
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
+    pub clock: Arc<ManualClock>,
     _db: mace_testkit::TestDb,
 }
 
@@ -114,15 +115,21 @@ fn test_routes() -> Router<AppState> {
         )
 }
 
-pub fn state(store: Store, demo: bool) -> AppState {
-    let ctx = Ctx::new(
-        Arc::new(ManualClock::default_start()),
-        Arc::new(SequentialIds::new()),
-    );
+/// Cheap Argon2id parameters for tests (production uses the OWASP minimum or more).
+pub const FAST_HASH: mace_domain::identity::password::HashParams =
+    mace_domain::identity::password::HashParams {
+        m_kib: 1024,
+        t: 1,
+        p: 1,
+    };
+
+pub fn state(store: Store, demo: bool, clock: Arc<ManualClock>) -> AppState {
+    let ctx = Ctx::new(clock, Arc::new(SequentialIds::new()));
     let settings = WebSettings {
         demo,
-        request_timeout: Duration::from_millis(300),
+        request_timeout: Duration::from_millis(1500),
         max_body_bytes: 1024,
+        hash_params: FAST_HASH,
         ..WebSettings::default()
     };
     AppState {
@@ -136,11 +143,13 @@ pub fn state(store: Store, demo: bool) -> AppState {
 pub async fn app_with(demo: bool) -> TestApp {
     // SQLite, or PostgreSQL when TEST_DATABASE_URL is set: the suite runs on both in CI.
     let db = mace_testkit::TestDb::from_env().await;
-    let state = state(db.store(), demo);
+    let clock = Arc::new(ManualClock::default_start());
+    let state = state(db.store(), demo, clock.clone());
     let router = mace_web::router_with_extra(state.clone(), test_routes());
     TestApp {
         router,
         state,
+        clock,
         _db: db,
     }
 }

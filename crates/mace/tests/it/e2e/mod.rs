@@ -14,3 +14,4 @@
 
 mod harness;
 mod pages;
+mod sign_in;

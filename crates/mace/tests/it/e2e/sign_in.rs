@@ -1,0 +1,141 @@
+//! Signing in with a demo account in a real browser: a refused password (the GOV.UK error
+//! summary), the first sign-in's authenticator enrolment, recovery codes, the account page and
+//! signing out, each page checked with axe; and the same flow with JavaScript off.
+
+use super::harness::{E2e, Js, run};
+use fantoccini::Locator;
+use mace_domain::identity::totp;
+
+const EMAIL: &str = "dsl@school.demo.invalid";
+const PASSWORD: &str = "demo-password-for-mace";
+
+async fn fill(t: &E2e, css: &str, text: &str) {
+    let el = t
+        .client()
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    el.clear().await.expect("clear");
+    el.send_keys(text).await.expect("type");
+}
+
+async fn press(t: &E2e, css: &str) {
+    t.client()
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .expect("click");
+}
+
+/// Wait for a navigation to land on `path` (a form post's redirect can finish after `click`).
+async fn arrive(t: &E2e, path: &str) {
+    for _ in 0..100 {
+        if t.current_path().await == path && t.exists("footer").await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(t.current_path().await, path);
+}
+
+fn current_code(secret: &[u8]) -> String {
+    let now = mace_domain::Clock::now(&mace_domain::SystemClock);
+    let step = u64::try_from(totp::step_at(now)).expect("positive step");
+    format!("{:06}", totp::hotp(secret, step, 6))
+}
+
+async fn flow(t: &E2e, axe: bool) {
+    t.goto("/account").await;
+    arrive(t, "/sign-in").await;
+    t.assert_page_shape("Sign in").await;
+    if axe {
+        t.assert_axe_clean().await;
+    }
+
+    fill(t, "#email", EMAIL).await;
+    fill(t, "#password", "not-the-demo-password").await;
+    press(t, "form button[type=submit]").await;
+    arrive(t, "/sign-in").await;
+    t.assert_page_shape("Sign in").await;
+    let summary = t.text(".govuk-error-summary").await;
+    assert!(
+        summary.contains("Enter a correct email address and password"),
+        "{summary}"
+    );
+    if axe {
+        t.assert_axe_clean().await;
+    }
+
+    fill(t, "#password", PASSWORD).await;
+    press(t, "form button[type=submit]").await;
+    arrive(t, "/mfa/enrol").await;
+    t.assert_page_shape("Set up your authenticator app").await;
+    if axe {
+        t.assert_axe_clean().await;
+    }
+    let key = t.text("#setup-key").await;
+    let secret = totp::decode_secret(&key).expect("the setup key is base32");
+    fill(t, "#code", &current_code(&secret)).await;
+    press(t, "form button[type=submit]").await;
+    arrive(t, "/mfa/enrol").await;
+    while !t.exists(".mace-recovery-codes").await {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    t.assert_page_shape("Your authenticator app is set up")
+        .await;
+    let codes = t
+        .client()
+        .find_all(Locator::Css(".mace-recovery-codes li"))
+        .await
+        .expect("codes");
+    assert_eq!(codes.len(), 10);
+    if axe {
+        t.assert_axe_clean().await;
+    }
+    press(t, "a.govuk-button").await;
+    arrive(t, "/account").await;
+    t.assert_page_shape("Your account").await;
+    let body = t.text("main").await;
+    assert!(body.contains(EMAIL), "{body}");
+    if axe {
+        t.assert_axe_clean().await;
+    }
+
+    t.client()
+        .find(Locator::LinkText("Sign out"))
+        .await
+        .expect("sign-out link")
+        .click()
+        .await
+        .expect("click");
+    arrive(t, "/sign-out").await;
+    t.assert_page_shape("Sign out").await;
+    if axe {
+        t.assert_axe_clean().await;
+    }
+    press(t, "form button[type=submit]").await;
+    while !t.text("h1").await.contains("You have signed out") {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    t.assert_page_shape("You have signed out").await;
+    t.goto("/account").await;
+    arrive(t, "/sign-in").await;
+}
+
+#[test]
+fn e2e_sign_in_enrol_and_sign_out_pass_axe() {
+    run(
+        "e2e_sign_in_enrol_and_sign_out_pass_axe",
+        Js::On,
+        async |t| flow(t, true).await,
+    );
+}
+
+#[test]
+fn e2e_sign_in_works_without_javascript() {
+    run("e2e_sign_in_works_without_javascript", Js::Off, async |t| {
+        flow(t, false).await
+    });
+}

@@ -1,0 +1,113 @@
+//! Dates and times as GOV.UK writes them: "23 November 2026", "23 November 2026 at 2:05pm".
+//! mace stores UTC; pages show UK time (Europe/London), which the partnerships work in.
+
+use time::OffsetDateTime;
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// UK civil time: GMT, or BST (UTC+1) from 01:00 UTC on the last Sunday of March to 01:00 UTC
+/// on the last Sunday of October.
+pub fn uk(t: OffsetDateTime) -> OffsetDateTime {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let year = t.year();
+    let start = last_sunday(year, time::Month::March);
+    let end = last_sunday(year, time::Month::October);
+    let bst = t >= start && t < end;
+    let offset = if bst {
+        time::UtcOffset::from_hms(1, 0, 0).unwrap_or(time::UtcOffset::UTC)
+    } else {
+        time::UtcOffset::UTC
+    };
+    t.to_offset(offset)
+}
+
+fn last_sunday(year: i32, month: time::Month) -> OffsetDateTime {
+    let last_day = time::util::days_in_month(month, year);
+    let date = time::Date::from_calendar_date(year, month, last_day).unwrap_or(time::Date::MIN);
+    let back = date.weekday().number_days_from_sunday();
+    let sunday = date - time::Duration::days(i64::from(back));
+    sunday
+        .with_hms(1, 0, 0)
+        .unwrap_or(sunday.midnight())
+        .assume_utc()
+}
+
+pub fn date(t: OffsetDateTime) -> String {
+    let t = uk(t);
+    format!(
+        "{} {} {}",
+        t.day(),
+        MONTHS[usize::from(u8::from(t.month())) - 1],
+        t.year()
+    )
+}
+
+pub fn date_time(t: OffsetDateTime) -> String {
+    let t = uk(t);
+    let (h, m) = (t.hour(), t.minute());
+    let (h12, ampm) = match h {
+        0 => (12, "am"),
+        1..=11 => (h, "am"),
+        12 => (12, "pm"),
+        _ => (h - 12, "pm"),
+    };
+    let clock = if m == 0 {
+        format!("{h12}{ampm}")
+    } else {
+        format!("{h12}:{m:02}{ampm}")
+    };
+    format!("{} at {clock}", date(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn gov_uk_style_in_uk_time() {
+        assert_eq!(
+            date_time(datetime!(2026-11-23 14:05 UTC)),
+            "23 November 2026 at 2:05pm"
+        );
+        assert_eq!(
+            date_time(datetime!(2026-07-01 11:00 UTC)),
+            "1 July 2026 at 12pm"
+        );
+        assert_eq!(
+            date_time(datetime!(2026-07-01 23:30 UTC)),
+            "2 July 2026 at 12:30am"
+        );
+        // BST begins at 01:00 UTC on the last Sunday in March (29 March 2026).
+        assert_eq!(
+            date_time(datetime!(2026-03-29 00:59 UTC)),
+            "29 March 2026 at 12:59am"
+        );
+        assert_eq!(
+            date_time(datetime!(2026-03-29 01:00 UTC)),
+            "29 March 2026 at 2am"
+        );
+        // And ends at 01:00 UTC on the last Sunday in October (25 October 2026).
+        assert_eq!(
+            date_time(datetime!(2026-10-25 00:30 UTC)),
+            "25 October 2026 at 1:30am"
+        );
+        assert_eq!(
+            date_time(datetime!(2026-10-25 01:30 UTC)),
+            "25 October 2026 at 1:30am"
+        );
+    }
+}

@@ -1,0 +1,803 @@
+//! Sign-in, second factor, sessions, password change and CSRF, driven through the router as a
+//! browser would (issue 3). Runs on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set.
+
+use crate::support::{FAST_HASH, Reply, TestApp, app};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use mace_domain::audit::Category;
+use mace_domain::authz::{OrgType, Role};
+use mace_domain::identity::admin::{self, AdminActor};
+use mace_domain::identity::model::{Email, UserStatus};
+use mace_domain::identity::{password, totp};
+use mace_domain::ports::{AuditLog, IdentityRepo};
+use std::collections::BTreeMap;
+use time::Duration;
+
+const PASSWORD: &str = "plum-violin-harbour-77";
+
+/// A browser: a cookie jar and the last page's CSRF token.
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: BTreeMap<String, String>,
+    addr_header: Vec<(String, String)>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            cookies: BTreeMap::new(),
+            addr_header: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn take_cookies(&mut self, reply: &Reply) {
+        for v in reply.headers.get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let (kv, attrs) = v.split_once(';').unwrap_or((v, ""));
+            let (k, val) = kv.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), val.to_string());
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Reply {
+        let mut b = Request::builder().method(Method::GET).uri(path);
+        if !self.cookies.is_empty() {
+            b = b.header("cookie", self.cookie_header());
+        }
+        let reply = self.app.send(b.body(Body::empty()).unwrap()).await;
+        self.take_cookies(&reply);
+        reply
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Reply {
+        self.post_with(path, form, &[("sec-fetch-site", "same-origin")])
+            .await
+    }
+
+    async fn post_with(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut b = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("host", "mace.test");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        for (k, v) in &self.addr_header {
+            b = b.header(k.as_str(), v.as_str());
+        }
+        if !self.cookies.is_empty() {
+            b = b.header("cookie", self.cookie_header());
+        }
+        let reply = self.app.send(b.body(Body::from(body)).unwrap()).await;
+        self.take_cookies(&reply);
+        reply
+    }
+
+    fn session(&self) -> Option<String> {
+        self.cookies.get("__Host-mace_session").cloned()
+    }
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn csrf(reply: &Reply) -> String {
+    let sel = scraper::Selector::parse("input[name=csrf_token]").unwrap();
+    reply
+        .html()
+        .select(&sel)
+        .next()
+        .unwrap_or_else(|| panic!("no csrf_token field in {}", reply.body))
+        .value()
+        .attr("value")
+        .unwrap()
+        .to_string()
+}
+
+fn setup_key(reply: &Reply) -> Vec<u8> {
+    let key = reply.select_text("#setup-key").join("");
+    totp::decode_secret(&key).expect("setup key decodes")
+}
+
+fn code_at(app: &TestApp, secret: &[u8], steps_ahead: i64) -> String {
+    let now = app.clock.now_for_test() + Duration::seconds(30 * steps_ahead);
+    let step = totp::step_at(now);
+    format!("{:06}", totp::hotp(secret, u64::try_from(step).unwrap(), 6))
+}
+
+trait ClockExt {
+    fn now_for_test(&self) -> time::OffsetDateTime;
+}
+impl ClockExt for mace_domain::ManualClock {
+    fn now_for_test(&self) -> time::OffsetDateTime {
+        mace_domain::Clock::now(self)
+    }
+}
+
+async fn add_user(app: &TestApp, email: &str, role: Role) -> uuid::Uuid {
+    let hash = password::hash(PASSWORD, FAST_HASH).unwrap();
+    let (ctx, key, email) = (
+        app.state.ctx.clone(),
+        app.state.audit_key.clone(),
+        email.to_string(),
+    );
+    app.state
+        .store
+        .write(|tx| {
+            let (ctx, key, hash, email) = (ctx.clone(), key.clone(), hash.clone(), email.clone());
+            Box::pin(async move {
+                let by = AdminActor::Operator("test");
+                let org = match tx.list_orgs().await?.into_iter().next() {
+                    Some(o) => o,
+                    None => {
+                        admin::create_org(&ctx, tx, &key, &by, "Test Academy", OrgType::School)
+                            .await?
+                    }
+                };
+                let u = admin::create_user(
+                    &ctx,
+                    tx,
+                    &key,
+                    &by,
+                    admin::NewUser {
+                        org_id: org.id,
+                        email: Email::parse(&email).unwrap(),
+                        display_name: "Sam Teacher".into(),
+                        roles: vec![role],
+                        password_hash: Some(hash),
+                    },
+                )
+                .await?;
+                Ok(u.id)
+            })
+        })
+        .await
+        .unwrap()
+}
+
+async fn sign_in_password(b: &mut Browser<'_>, email: &str, pw: &str) -> Reply {
+    let form = b.get("/sign-in").await;
+    assert_eq!(form.status, StatusCode::OK);
+    let token = csrf(&form);
+    b.post(
+        "/sign-in",
+        &[
+            ("email", email),
+            ("password", pw),
+            ("csrf_token", &token),
+            ("next", "/account"),
+        ],
+    )
+    .await
+}
+
+/// Enrol (first sign-in) and return the TOTP secret and recovery codes.
+async fn enrol(app: &TestApp, b: &mut Browser<'_>, email: &str) -> (Vec<u8>, Vec<String>) {
+    let r = sign_in_password(b, email, PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.header("location"), "/mfa/enrol?next=/account");
+    let page = b.get("/mfa/enrol?next=/account").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let secret = setup_key(&page);
+    let token = csrf(&page);
+    let done = b
+        .post(
+            "/mfa/enrol",
+            &[
+                ("code", &code_at(app, &secret, 0)),
+                ("csrf_token", &token),
+                ("next", "/account"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let codes = done.select_text(".mace-recovery-codes li");
+    assert_eq!(codes.len(), 10);
+    (secret, codes)
+}
+
+async fn audit_actions(app: &TestApp) -> Vec<String> {
+    app.state
+        .store
+        .read(|tx| Box::pin(async move { tx.audit_by_category(&[Category::Authn], 100).await }))
+        .await
+        .unwrap()
+        .into_iter()
+        .rev()
+        .map(|e| format!("{}:{}", e.body.action, e.body.outcome.as_str()))
+        .collect()
+}
+
+#[tokio::test]
+async fn sign_in_page_sets_a_host_prefixed_pre_sign_in_cookie() {
+    let app = app().await;
+    let mut b = Browser::new(&app);
+    let r = b.get("/sign-in").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let set = r.header("set-cookie");
+    assert!(set.starts_with("__Host-mace_pre="), "{set}");
+    for attr in ["Path=/", "Secure", "HttpOnly", "SameSite=Lax"] {
+        assert!(set.contains(attr), "{set} lacks {attr}");
+    }
+    assert!(!set.contains("Domain"), "__Host- cookies carry no Domain");
+    assert_eq!(r.header("cache-control"), "no-store");
+    // No session exists before sign-in.
+    assert!(b.session().is_none());
+    assert_eq!(r.select_text("h1"), vec!["Sign in to mace"]);
+}
+
+#[tokio::test]
+async fn first_sign_in_enrols_totp_then_rotates_the_session() {
+    let app = app().await;
+    add_user(&app, "dsl@school.test", Role::DesignatedSafeguardingLead).await;
+    let mut b = Browser::new(&app);
+
+    // Before sign-in, the account page sends you to sign in, remembering where you were going.
+    let r = b.get("/account").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location"), "/sign-in?next=/account");
+
+    let r = sign_in_password(&mut b, "DSL@school.test", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let pending = b.session().expect("a session after the password");
+    assert!(
+        !b.cookies.contains_key("__Host-mace_pre"),
+        "the pre-sign-in cookie is cleared"
+    );
+
+    // With only a password, case pages are still out of reach.
+    let r = b.get("/account").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.header("location").starts_with("/mfa/verify"));
+
+    let page = b.get("/mfa/enrol?next=/account").await;
+    let secret = setup_key(&page);
+    assert_eq!(secret.len(), totp::SECRET_BYTES);
+    let token = csrf(&page);
+
+    // A wrong code: the GOV.UK error pattern, and the secret stays the same.
+    let r = b
+        .post(
+            "/mfa/enrol",
+            &[
+                ("code", "000000"),
+                ("csrf_token", &token),
+                ("next", "/account"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.select_text(".govuk-error-summary__title"),
+        vec!["There is a problem"]
+    );
+    assert!(r.select_text("title")[0].starts_with("Error: "));
+    assert_eq!(setup_key(&r), secret);
+
+    let r = b
+        .post(
+            "/mfa/enrol",
+            &[
+                ("code", &code_at(&app, &secret, 0)),
+                ("csrf_token", &token),
+                ("next", "/account"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.select_text(".mace-recovery-codes li").len(), 10);
+    let full = b.session().unwrap();
+    assert_ne!(
+        full, pending,
+        "the session token rotates when the second factor is accepted"
+    );
+
+    let r = b.get("/account").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("dsl@school.test"));
+    assert!(r.body.contains("Designated safeguarding lead"));
+    assert!(r.body.contains("Signed in as"));
+
+    // The pre-rotation token is dead.
+    let mut old = Browser::new(&app);
+    old.cookies.insert("__Host-mace_session".into(), pending);
+    assert_eq!(old.get("/account").await.status, StatusCode::SEE_OTHER);
+
+    let actions = audit_actions(&app).await;
+    assert_eq!(
+        actions,
+        vec![
+            "authn.password:success",
+            "authn.mfa_enrol:failure",
+            "authn.mfa_enrol:success"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_account_look_the_same() {
+    let app = app().await;
+    add_user(&app, "sw@council.test", Role::SocialWorker).await;
+    let mut b = Browser::new(&app);
+    let wrong = sign_in_password(&mut b, "sw@council.test", "not-the-password-at-all").await;
+    let unknown = sign_in_password(&mut b, "nobody@council.test", "not-the-password-at-all").await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown.status, wrong.status);
+    let msg = |r: &Reply| r.select_text(".govuk-error-summary__list li");
+    assert_eq!(
+        msg(&wrong),
+        vec!["Enter a correct email address and password"]
+    );
+    assert_eq!(msg(&unknown), msg(&wrong));
+    // The typed email is kept; the password never is.
+    assert!(wrong.body.contains("value=\"sw@council.test\""));
+    assert!(!wrong.body.contains("not-the-password-at-all"));
+    assert!(b.session().is_none());
+
+    let empty = b
+        .post(
+            "/sign-in",
+            &[
+                ("email", ""),
+                ("password", ""),
+                ("csrf_token", &csrf(&wrong)),
+            ],
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        msg(&empty),
+        vec!["Enter your email address", "Enter your password"]
+    );
+    // Error messages link to their fields.
+    assert!(empty.body.contains("href=\"#email\""));
+    assert!(empty.body.contains("id=\"email-error\""));
+}
+
+#[tokio::test]
+async fn csrf_tokens_and_cross_site_requests_are_refused() {
+    let app = app().await;
+    add_user(&app, "dsl@school.test", Role::DesignatedSafeguardingLead).await;
+    let mut b = Browser::new(&app);
+    let form = b.get("/sign-in").await;
+    let token = csrf(&form);
+    let creds = [("email", "dsl@school.test"), ("password", PASSWORD)];
+
+    // Wrong token.
+    let r = b
+        .post("/sign-in", &[creds[0], creds[1], ("csrf_token", "forged")])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Right token, but the browser says the request came from another site.
+    let r = b
+        .post_with(
+            "/sign-in",
+            &[creds[0], creds[1], ("csrf_token", &token)],
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // An older browser without Fetch Metadata, posting from another origin.
+    let r = b
+        .post_with(
+            "/sign-in",
+            &[creds[0], creds[1], ("csrf_token", &token)],
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Another browser's token does not fit this browser's cookie.
+    let mut other = Browser::new(&app);
+    let other_token = csrf(&other.get("/sign-in").await);
+    let r = b
+        .post(
+            "/sign-in",
+            &[creds[0], creds[1], ("csrf_token", &other_token)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Same origin with the right token works.
+    let r = b
+        .post_with(
+            "/sign-in",
+            &[creds[0], creds[1], ("csrf_token", &token)],
+            &[("origin", "http://mace.test")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    // After sign-in, the session's token guards every form.
+    let r = b.post("/sign-out", &[("csrf_token", "forged")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(b.session().is_some());
+    // None of the refusals signed anyone in or out.
+    let actions = audit_actions(&app).await;
+    assert_eq!(actions, vec!["authn.password:success"]);
+}
+
+#[tokio::test]
+async fn totp_codes_cannot_be_replayed_and_recovery_codes_work_once() {
+    let app = app().await;
+    add_user(&app, "dsl@school.test", Role::DesignatedSafeguardingLead).await;
+    let mut b = Browser::new(&app);
+    let (secret, codes) = enrol(&app, &mut b, "dsl@school.test").await;
+    let used = code_at(&app, &secret, 0);
+
+    // A second browser signs in with the code already used for enrolment: refused.
+    let mut b2 = Browser::new(&app);
+    sign_in_password(&mut b2, "dsl@school.test", PASSWORD).await;
+    let page = b2.get("/mfa/verify?next=/account").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let token = csrf(&page);
+    let r = b2
+        .post(
+            "/mfa/verify",
+            &[
+                ("code", &used),
+                ("csrf_token", &token),
+                ("next", "/account"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The next step's code is accepted once.
+    app.clock.advance(Duration::seconds(30));
+    let fresh = code_at(&app, &secret, 0);
+    let r = b2
+        .post(
+            "/mfa/verify",
+            &[
+                ("code", &fresh),
+                ("csrf_token", &token),
+                ("next", "/account"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.header("location"), "/account");
+
+    let mut b3 = Browser::new(&app);
+    sign_in_password(&mut b3, "dsl@school.test", PASSWORD).await;
+    let token = csrf(&b3.get("/mfa/verify").await);
+    let r = b3
+        .post("/mfa/verify", &[("code", &fresh), ("csrf_token", &token)])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "replayed code");
+
+    // A recovery code, typed loosely, works; the same code a second time does not.
+    let loose = codes[0].to_uppercase().replace('-', " ");
+    let r = b3
+        .post("/mfa/verify", &[("code", &loose), ("csrf_token", &token)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let mut b4 = Browser::new(&app);
+    sign_in_password(&mut b4, "dsl@school.test", PASSWORD).await;
+    let token = csrf(&b4.get("/mfa/verify").await);
+    let r = b4
+        .post(
+            "/mfa/verify",
+            &[("code", &codes[0]), ("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        audit_actions(&app)
+            .await
+            .contains(&"authn.mfa_recovery_code:success".to_string())
+    );
+}
+
+#[tokio::test]
+async fn sessions_expire_when_idle_and_after_twelve_hours() {
+    let app = app().await;
+    add_user(&app, "dsl@school.test", Role::DesignatedSafeguardingLead).await;
+    let mut b = Browser::new(&app);
+    enrol(&app, &mut b, "dsl@school.test").await;
+    assert_eq!(b.get("/account").await.status, StatusCode::OK);
+
+    // Activity every 14 minutes keeps it alive...
+    for _ in 0..4 {
+        app.clock.advance(Duration::minutes(14));
+        assert_eq!(b.get("/account").await.status, StatusCode::OK);
+    }
+    // ...but 16 idle minutes end it.
+    app.clock.advance(Duration::minutes(16));
+    let r = b.get("/account").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.header("location").starts_with("/sign-in"));
+
+    // However active, a session ends 12 hours after sign-in.
+    let mut b = Browser::new(&app);
+    app.clock.advance(Duration::seconds(60));
+    sign_in_password(&mut b, "dsl@school.test", PASSWORD).await;
+    assert_eq!(b.get("/mfa/verify").await.status, StatusCode::OK);
+    // Signed in with password only; keep it active: it still dies at 12 hours.
+    let mut elapsed = Duration::ZERO;
+    while elapsed <= Duration::hours(13) {
+        app.clock.advance(Duration::minutes(14));
+        elapsed += Duration::minutes(14);
+        let r = b.get("/mfa/verify").await;
+        if r.status != StatusCode::OK {
+            assert_eq!(r.header("location"), "/sign-in");
+            assert!(
+                elapsed > Duration::hours(12)
+                    && elapsed <= Duration::hours(12) + Duration::minutes(14),
+                "{elapsed}"
+            );
+            return;
+        }
+    }
+    panic!("the session outlived its 12-hour absolute timeout");
+}
+
+#[tokio::test]
+async fn throttling_pauses_guessing_without_locking_the_owner_out_for_good() {
+    let app = app().await;
+    add_user(&app, "dsl@school.test", Role::DesignatedSafeguardingLead).await;
+    let mut b = Browser::new(&app);
+    for _ in 0..10 {
+        let r = sign_in_password(&mut b, "dsl@school.test", "wrong-guess-at-password").await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    // The 11th attempt from the same address pauses, even with the right password.
+    let r = sign_in_password(&mut b, "dsl@school.test", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.body.contains("too many attempts"), "{}", r.body);
+    // The pause is short: after a minute the owner can sign in.
+    app.clock.advance(Duration::seconds(61));
+    let r = sign_in_password(&mut b, "dsl@school.test", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}
+
+#[tokio::test]
+async fn changing_the_password_signs_out_everywhere_else() {
+    let app = app().await;
+    add_user(&app, "dsl@school.test", Role::DesignatedSafeguardingLead).await;
+    let mut b = Browser::new(&app);
+    let (secret, _) = enrol(&app, &mut b, "dsl@school.test").await;
+
+    let mut other = Browser::new(&app);
+    sign_in_password(&mut other, "dsl@school.test", PASSWORD).await;
+    app.clock.advance(Duration::seconds(30));
+    let token = csrf(&other.get("/mfa/verify").await);
+    let r = other
+        .post(
+            "/mfa/verify",
+            &[("code", &code_at(&app, &secret, 0)), ("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(other.get("/account").await.status, StatusCode::OK);
+
+    let page = b.get("/account/password").await;
+    let token = csrf(&page);
+    // Weak and mismatched passwords are refused with clear messages.
+    let r = b
+        .post(
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new_password", "password123"),
+                ("confirm", "password123"),
+                ("csrf_token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("15 characters"), "{}", r.body);
+    let new = "lantern-meadow-quartz-harbour-19";
+    let r = b
+        .post(
+            "/account/password",
+            &[
+                ("current", "wrong-current-password"),
+                ("new_password", new),
+                ("confirm", new),
+                ("csrf_token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("current password is not correct"));
+
+    let before = b.session();
+    let r = b
+        .post(
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new_password", new),
+                ("confirm", new),
+                ("csrf_token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_ne!(b.session(), before, "rotated");
+    let r = b.get("/account?done=password").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Your password has been changed"));
+    // The other browser is signed out.
+    assert_eq!(other.get("/account").await.status, StatusCode::SEE_OTHER);
+    // The old password no longer works; the new one does.
+    let mut c = Browser::new(&app);
+    assert_eq!(
+        sign_in_password(&mut c, "dsl@school.test", PASSWORD)
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        sign_in_password(&mut c, "dsl@school.test", new)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn sign_out_and_sign_out_everywhere() {
+    let app = app().await;
+    add_user(&app, "dsl@school.test", Role::DesignatedSafeguardingLead).await;
+    let mut a = Browser::new(&app);
+    let (secret, _) = enrol(&app, &mut a, "dsl@school.test").await;
+    let mut b = Browser::new(&app);
+    sign_in_password(&mut b, "dsl@school.test", PASSWORD).await;
+    app.clock.advance(Duration::seconds(30));
+    let token = csrf(&b.get("/mfa/verify").await);
+    b.post(
+        "/mfa/verify",
+        &[("code", &code_at(&app, &secret, 0)), ("csrf_token", &token)],
+    )
+    .await;
+    assert_eq!(b.get("/account").await.status, StatusCode::OK);
+
+    // Plain sign-out ends only this browser's session.
+    let page = a.get("/sign-out").await;
+    let r = a.post("/sign-out", &[("csrf_token", &csrf(&page))]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("You have signed out"));
+    assert!(a.session().is_none());
+    assert_eq!(b.get("/account").await.status, StatusCode::OK);
+
+    // Sign out everywhere from the account page ends the rest.
+    let mut c = Browser::new(&app);
+    sign_in_password(&mut c, "dsl@school.test", PASSWORD).await;
+    let page = b.get("/account").await;
+    let r = b
+        .post(
+            "/sign-out",
+            &[("csrf_token", &csrf(&page)), ("everywhere", "yes")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("every other device"));
+    assert_eq!(
+        c.get("/mfa/verify").await.status,
+        StatusCode::SEE_OTHER,
+        "the half-signed-in session ended too"
+    );
+    let actions = audit_actions(&app).await;
+    assert!(actions.contains(&"authn.sign_out:success".to_string()));
+    assert!(actions.contains(&"authn.sign_out_everywhere:success".to_string()));
+}
+
+#[tokio::test]
+async fn disabled_accounts_lose_their_sessions_and_cannot_sign_in() {
+    let app = app().await;
+    let id = add_user(&app, "dsl@school.test", Role::DesignatedSafeguardingLead).await;
+    let mut b = Browser::new(&app);
+    enrol(&app, &mut b, "dsl@school.test").await;
+    assert_eq!(b.get("/account").await.status, StatusCode::OK);
+    app.state
+        .store
+        .write(|tx| {
+            Box::pin(async move {
+                let mut u = tx.get_user(id).await?.unwrap();
+                u.status = UserStatus::Disabled;
+                tx.update_user(&u).await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(b.get("/account").await.status, StatusCode::SEE_OTHER);
+    let mut c = Browser::new(&app);
+    assert_eq!(
+        sign_in_password(&mut c, "dsl@school.test", PASSWORD)
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
+
+#[tokio::test]
+async fn redirects_after_sign_in_stay_on_this_site() {
+    let app = app().await;
+    add_user(&app, "dsl@school.test", Role::DesignatedSafeguardingLead).await;
+    for (next, expect) in [
+        ("//evil.example/x", "/mfa/enrol?next=/"),
+        ("https://evil.example", "/mfa/enrol?next=/"),
+        ("/\\evil.example", "/mfa/enrol?next=/"),
+        ("/account", "/mfa/enrol?next=/account"),
+    ] {
+        let mut b = Browser::new(&app);
+        let token = csrf(&b.get("/sign-in").await);
+        let r = b
+            .post(
+                "/sign-in",
+                &[
+                    ("email", "dsl@school.test"),
+                    ("password", PASSWORD),
+                    ("csrf_token", &token),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(r.header("location"), expect, "next={next}");
+    }
+}
+
+#[tokio::test]
+async fn the_audit_chain_holds_after_a_sign_in_session() {
+    let app = app().await;
+    add_user(&app, "dsl@school.test", Role::DesignatedSafeguardingLead).await;
+    let mut b = Browser::new(&app);
+    enrol(&app, &mut b, "dsl@school.test").await;
+    sign_in_password(
+        &mut Browser::new(&app),
+        "dsl@school.test",
+        "wrong-guess-at-password",
+    )
+    .await;
+    let verified = app
+        .state
+        .store
+        .verify_audit(&app.state.audit_key)
+        .await
+        .unwrap();
+    assert!(verified.is_ok(), "{verified:?}");
+    let head = app
+        .state
+        .store
+        .read(|tx| Box::pin(async move { tx.audit_head().await }))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        head.seq >= 5,
+        "org, user, password, enrol and a failure are all recorded"
+    );
+}
