@@ -73,6 +73,7 @@ pub async fn serve(file: Option<&Path>, o: &Overrides) -> Result<()> {
         audit_key,
     };
     let app = mace_web::router(state);
+    let signal = shutdown_signal()?;
 
     {
         let mut out = std::io::stdout().lock();
@@ -86,7 +87,7 @@ pub async fn serve(file: Option<&Path>, o: &Overrides) -> Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let graceful = async move {
-        shutdown_signal().await;
+        signal.await;
         tracing::info!("shutdown signal received: finishing in-flight requests");
         let _ = stop_tx.send(true);
     };
@@ -110,22 +111,22 @@ pub async fn serve(file: Option<&Path>, o: &Overrides) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Install the SIGTERM/Ctrl-C handlers now (before mace says it is listening, so a signal that
+/// arrives straight after cannot kill the process with the default disposition); the returned
+/// future completes when one arrives.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot install the SIGTERM handler")?;
+    #[cfg(unix)]
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("cannot install the SIGINT handler")?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 fn print_demo_banner(out: &mut impl Write) -> Result<()> {
