@@ -470,6 +470,82 @@ pub async fn user_add(file: Option<&Path>, o: &Overrides, req: UserAdd) -> Resul
     Ok(())
 }
 
+pub struct TokenCreate {
+    pub email: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub days: i64,
+}
+
+pub async fn token_create(file: Option<&Path>, o: &Overrides, req: TokenCreate) -> Result<()> {
+    use mace_domain::identity::model::TokenScope;
+    use mace_domain::identity::tokens;
+    let cfg = Config::load(file, o)?;
+    init_logging(&cfg);
+    let email = Email::parse(&req.email).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let mut scopes = req
+        .scopes
+        .iter()
+        .map(|s| {
+            TokenScope::parse(s)
+                .ok_or_else(|| anyhow::anyhow!("unknown scope {s:?}; choose read or write"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if scopes.is_empty() {
+        scopes.push(TokenScope::Read);
+    }
+    if scopes.contains(&TokenScope::Write) {
+        scopes.push(TokenScope::Read);
+    }
+    let new = tokens::NewToken {
+        name: req.name,
+        scopes,
+        days: req.days,
+    };
+    let store = open_store(&cfg).await?;
+    let key = crate::keys::load_audit_key(&cfg.audit_key_path(), true)?;
+    let ctx = Ctx::system();
+    let (token, secret) = store
+        .write(|tx| {
+            let (ctx, key, email, new) = (ctx.clone(), key.clone(), email.clone(), new.clone());
+            Box::pin(async move {
+                use mace_domain::ports::IdentityRepo;
+                let user = tx
+                    .find_user_by_email(&email)
+                    .await?
+                    .ok_or(mace_domain::Error::NotFound)?;
+                tokens::create(&ctx, tx, &key, &user, &new).await
+            })
+        })
+        .await
+        .map_err(|e| match e {
+            mace_domain::Error::NotFound => anyhow::anyhow!("no account has that email address"),
+            mace_domain::Error::Validation(f) => anyhow::anyhow!(
+                "{}",
+                f.iter()
+                    .map(|f| f.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            mace_domain::Error::Forbidden { .. } => {
+                anyhow::anyhow!("that account is not active")
+            }
+            other => anyhow::anyhow!("cannot create the token: {other}"),
+        })?;
+    println!(
+        "created API token {:?} ({}), expires {}",
+        token.name,
+        token.id,
+        token
+            .expires_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    );
+    println!("token, shown once: {secret}");
+    store.close().await;
+    Ok(())
+}
+
 /// A random password of 24 characters from the OS CSPRNG (about 143 bits).
 fn generate_password() -> Result<String> {
     use rand::TryRngCore;

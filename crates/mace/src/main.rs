@@ -81,6 +81,11 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Manage API tokens (users can also manage their own at /account/tokens).
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Work with the tamper-evident audit log.
     Audit {
         #[command(subcommand)]
@@ -111,6 +116,27 @@ enum UserAction {
         /// Read the password from the first line of standard input
         #[arg(long)]
         password_stdin: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenAction {
+    /// Create an API token for an account; the token is printed once and only its hash is kept.
+    Create {
+        /// The account the token acts as
+        #[arg(long)]
+        email: String,
+        /// What will use the token, so it can be recognised later
+        #[arg(long)]
+        name: String,
+        /// Scope (repeatable): read, write [default: read]
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Days until it expires (1 to 90)
+        #[arg(long, default_value_t = 30)]
+        days: i64,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -214,6 +240,24 @@ fn main() -> ExitCode {
                     password_stdin,
                 };
                 commands::user_add(file.as_deref(), &overrides(db), req).await
+            }
+            Command::Token {
+                action:
+                    TokenAction::Create {
+                        email,
+                        name,
+                        scopes,
+                        days,
+                        db,
+                    },
+            } => {
+                let req = commands::TokenCreate {
+                    email,
+                    name,
+                    scopes,
+                    days,
+                };
+                commands::token_create(file.as_deref(), &overrides(db), req).await
             }
             Command::Audit {
                 action: AuditAction::Verify { db },

@@ -31,11 +31,36 @@ pub struct StatusResponse {
                        Every error has the `Error` shape with a stable `code`.",
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
     ),
-    paths(status, openapi_json),
-    components(schemas(StatusResponse, ErrorBody, ErrorDetail, ErrorCode, FieldErrorDto)),
-    tags((name = "meta", description = "About the service itself"))
+    paths(status, openapi_json, crate::tokens::me),
+    components(schemas(StatusResponse, ErrorBody, ErrorDetail, ErrorCode, FieldErrorDto,
+                       crate::tokens::MeResponse, crate::tokens::TokenInfo)),
+    modifiers(&BearerAuth),
+    tags((name = "meta", description = "About the service itself"),
+         (name = "identity", description = "Who is calling"))
 )]
 struct ApiDoc;
+
+/// Declares the `bearer` security scheme: `Authorization: Bearer mace_…`, an API token
+/// created at `/account/tokens` or with `mace token create`.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API token (mace_…) from /account/tokens or `mace token create`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The OpenAPI 3.1 document for `/api/v1`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
@@ -48,6 +73,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/status", get(status))
         .route("/openapi.json", get(openapi_json))
+        .route("/me", get(crate::tokens::me))
 }
 
 /// The service's name, version and status.

@@ -274,8 +274,14 @@ pub(crate) async fn session_context(
         })
         .into_response();
     }
+    if api {
+        if let Err(res) = crate::tokens::bearer(&state, &mut req).await {
+            return res;
+        }
+        return next.run(req).await;
+    }
     let mut auth = MaybeAuth(None);
-    if !api && let Some(token) = cookie(req.headers(), SESSION_COOKIE) {
+    if let Some(token) = cookie(req.headers(), SESSION_COOKIE) {
         match lookup(&state, token).await {
             Ok(a) => auth = MaybeAuth(a),
             Err(e) => return e.into_response(),

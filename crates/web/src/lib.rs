@@ -14,6 +14,7 @@ pub mod format;
 mod health;
 mod middleware;
 pub mod pages;
+pub mod tokens;
 
 pub use api::openapi;
 pub use error::{ErrorInfo, WebError};
@@ -85,6 +86,11 @@ fn routes(state: &AppState) -> Router<AppState> {
         .route("/mfa/verify", get(auth::verify_form).post(auth::verify))
         .route("/sign-out", get(auth::sign_out_form).post(auth::sign_out))
         .route("/account", get(auth::account))
+        .route("/account/tokens", get(tokens::list).post(tokens::create))
+        .route(
+            "/account/tokens/{id}/revoke",
+            axum::routing::post(tokens::revoke),
+        )
         .route(
             "/account/password",
             get(auth::password_form).post(auth::change_password),

@@ -4,4 +4,5 @@ pub mod admin;
 pub mod model;
 pub mod password;
 pub mod service;
+pub mod tokens;
 pub mod totp;

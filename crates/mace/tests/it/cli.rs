@@ -257,11 +257,16 @@ impl Served {
     }
 
     fn get(&self, path: &str) -> (u16, String) {
+        self.get_with(path, "")
+    }
+
+    /// GET with extra header lines (each ending in CRLF).
+    fn get_with(&self, path: &str, headers: &str) -> (u16, String) {
         let mut s = TcpStream::connect(&self.addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         write!(
             s,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            "GET {path} HTTP/1.1\r\nHost: {}\r\n{headers}Connection: close\r\n\r\n",
             self.addr
         )
         .unwrap();
@@ -441,6 +446,52 @@ fn user_add_creates_the_first_administrator_once() {
         ])
         .arg(dir.path()));
     assert_one_line_failure(&out, "unknown role");
+}
+
+#[test]
+fn token_create_prints_a_token_once_that_the_api_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut served = Served::start(dir.path(), &["--demo"]);
+    assert!(served.terminate().success());
+    let create = |email: &str, scope: &str| {
+        run(mace()
+            .args([
+                "token",
+                "create",
+                "--email",
+                email,
+                "--name",
+                "Nightly export",
+            ])
+            .args(["--scope", scope, "--days", "7", "--data-dir"])
+            .arg(dir.path()))
+    };
+    let out = create("intel@police.demo.invalid", "read");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let token = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("token, shown once: "))
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .to_string();
+    assert!(token.starts_with("mace_"));
+    assert_one_line_failure(
+        &create("nobody@nowhere.demo.invalid", "read"),
+        "no account has that email address",
+    );
+    assert_one_line_failure(
+        &create("intel@police.demo.invalid", "admin"),
+        "unknown scope",
+    );
+
+    let mut served = Served::start(dir.path(), &[]);
+    let (status, body) =
+        served.get_with("/api/v1/me", &format!("Authorization: Bearer {token}\r\n"));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("intel@police.demo.invalid"), "{body}");
+    let (status, _) = served.get_with("/api/v1/me", "Authorization: Bearer mace_wrong\r\n");
+    assert_eq!(status, 401);
+    assert!(served.terminate().success());
 }
 
 #[test]

@@ -801,3 +801,238 @@ async fn the_audit_chain_holds_after_a_sign_in_session() {
         "org, user, password, enrol and a failure are all recorded"
     );
 }
+
+// --- API tokens ----------------------------------------------------------------------------------
+
+async fn api(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    bearer: Option<&str>,
+    cookie: Option<&str>,
+) -> Reply {
+    let mut b = Request::builder().method(method).uri(path);
+    if let Some(t) = bearer {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    if let Some(c) = cookie {
+        b = b.header("cookie", c);
+    }
+    app.send(b.body(Body::from("{}")).unwrap()).await
+}
+
+fn token_secret(reply: &Reply) -> String {
+    reply.select_text("#token-secret").join("")
+}
+
+#[tokio::test]
+async fn api_tokens_are_created_used_scoped_expired_and_revoked() {
+    let app = app().await;
+    add_user(&app, "analyst@police.test", Role::Analyst).await;
+    let mut b = Browser::new(&app);
+    enrol(&app, &mut b, "analyst@police.test").await;
+
+    // Without a token, or with a made-up one: 401 with a Bearer challenge, in JSON.
+    let r = api(&app, Method::GET, "/api/v1/me", None, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json()["error"]["code"], "unauthorised");
+    assert!(r.header("www-authenticate").starts_with("Bearer"));
+    let r = api(&app, Method::GET, "/api/v1/me", Some("mace_made-up"), None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // The API never accepts the session cookie.
+    let cookie = b.cookie_header();
+    let r = api(&app, Method::GET, "/api/v1/me", None, Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // The page refuses an incomplete request, keeping what was typed.
+    let page = b.get("/account/tokens").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("You have no API tokens"));
+    let token = csrf(&page);
+    let r = b
+        .post(
+            "/account/tokens",
+            &[
+                ("name", "Analysis export"),
+                ("days", "365"),
+                ("csrf_token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.select_text(".govuk-error-summary__list li"),
+        vec![
+            "Choose what the token may do",
+            "Choose when the token expires: between 1 and 90 days"
+        ]
+    );
+    assert!(r.body.contains("value=\"Analysis export\""));
+
+    let r = b
+        .post(
+            "/account/tokens",
+            &[
+                ("name", "Analysis export"),
+                ("scope_read", "yes"),
+                ("days", "30"),
+                ("csrf_token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let read_token = token_secret(&r);
+    assert!(read_token.starts_with("mace_"), "{read_token}");
+    // Shown once: the list page never shows it again.
+    let list = b.get("/account/tokens").await;
+    assert!(!list.body.contains(&read_token));
+    assert!(list.body.contains("Analysis export"));
+    assert!(list.body.contains("Never"));
+
+    let r = api(&app, Method::GET, "/api/v1/me", Some(&read_token), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let me = r.json();
+    assert_eq!(me["email"], "analyst@police.test");
+    assert_eq!(me["roles"], serde_json::json!(["analyst"]));
+    assert_eq!(me["token"]["scopes"], serde_json::json!(["read"]));
+    // Last use is recorded.
+    assert!(!b.get("/account/tokens").await.body.contains(">Never<"));
+
+    // A read token may not change anything; a write token may.
+    let r = api(
+        &app,
+        Method::POST,
+        "/api/v1/test/echo",
+        Some(&read_token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = b
+        .post(
+            "/account/tokens",
+            &[
+                ("name", "Case sync"),
+                ("scope_write", "yes"),
+                ("days", "7"),
+                ("csrf_token", &token),
+            ],
+        )
+        .await;
+    let write_token = token_secret(&r);
+    let r = api(
+        &app,
+        Method::POST,
+        "/api/v1/test/echo",
+        Some(&write_token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = api(&app, Method::GET, "/api/v1/me", Some(&write_token), None).await;
+    assert_eq!(
+        r.json()["token"]["scopes"],
+        serde_json::json!(["read", "write"])
+    );
+
+    // Tokens expire: the 7-day one is dead after 8 days, the 30-day one lives.
+    app.clock.advance(Duration::days(8));
+    assert_eq!(
+        api(&app, Method::GET, "/api/v1/me", Some(&write_token), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        api(&app, Method::GET, "/api/v1/me", Some(&read_token), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // Revoking (after signing in again: the session has long expired) kills it at once.
+    let mut b = Browser::new(&app);
+    sign_in_password(&mut b, "analyst@police.test", PASSWORD).await;
+    let secret = {
+        app.state
+            .store
+            .read(|tx| {
+                Box::pin(async move {
+                    tx.find_user_by_email(&Email::parse("analyst@police.test").unwrap())
+                        .await
+                })
+            })
+            .await
+            .unwrap()
+            .unwrap()
+            .totp_secret
+            .unwrap()
+    };
+    let token = csrf(&b.get("/mfa/verify").await);
+    b.post(
+        "/mfa/verify",
+        &[("code", &code_at(&app, &secret, 0)), ("csrf_token", &token)],
+    )
+    .await;
+    let list = b.get("/account/tokens").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains("Expired"));
+    let form_action = {
+        let sel = scraper::Selector::parse("form[action$='/revoke']").unwrap();
+        let html = list.html();
+        let forms: Vec<String> = html
+            .select(&sel)
+            .map(|f| f.value().attr("action").unwrap().to_string())
+            .collect();
+        assert_eq!(forms.len(), 1, "only the live token can be revoked");
+        forms[0].clone()
+    };
+    let r = b.post(&form_action, &[("csrf_token", &csrf(&list))]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        b.get("/account/tokens?revoked=1")
+            .await
+            .body
+            .contains("has been revoked")
+    );
+    assert_eq!(
+        api(&app, Method::GET, "/api/v1/me", Some(&read_token), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    // Someone else's (or a made-up) token id is not found.
+    let r = b
+        .post(
+            &format!("/account/tokens/{}/revoke", uuid::Uuid::nil()),
+            &[("csrf_token", &csrf(&list))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    let admin_actions: Vec<String> = app
+        .state
+        .store
+        .read(|tx| Box::pin(async move { tx.audit_by_category(&[Category::Admin], 100).await }))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.body.action)
+        .filter(|a| a.starts_with("api_token"))
+        .collect();
+    assert_eq!(
+        admin_actions,
+        vec!["api_token.revoke", "api_token.create", "api_token.create"]
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_declares_bearer_tokens() {
+    let app = app().await;
+    let doc = app.get("/api/v1/openapi.json").await.json();
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    assert!(doc["paths"]["/api/v1/me"]["get"]["security"].is_array());
+}

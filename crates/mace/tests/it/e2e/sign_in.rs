@@ -1,6 +1,6 @@
 //! Signing in with a demo account in a real browser: a refused password (the GOV.UK error
 //! summary), the first sign-in's authenticator enrolment, recovery codes, the account page and
-//! signing out, each page checked with axe; and the same flow with JavaScript off.
+//! API tokens and signing out, each page checked with axe; and the same flow with JavaScript off.
 
 use super::harness::{E2e, Js, run};
 use fantoccini::Locator;
@@ -99,6 +99,27 @@ async fn flow(t: &E2e, axe: bool) {
     t.assert_page_shape("Your account").await;
     let body = t.text("main").await;
     assert!(body.contains(EMAIL), "{body}");
+    if axe {
+        t.assert_axe_clean().await;
+    }
+
+    // API tokens: the refused form and a created token, each checked.
+    t.goto("/account/tokens").await;
+    t.assert_page_shape("API tokens").await;
+    fill(t, "#name", "Nightly export").await;
+    press(t, "form[action='/account/tokens'] button[type=submit]").await;
+    while !t.exists(".govuk-error-summary").await {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    if axe {
+        t.assert_axe_clean().await;
+    }
+    press(t, "#scope_read").await;
+    press(t, "form[action='/account/tokens'] button[type=submit]").await;
+    while !t.exists("#token-secret").await {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(t.text("#token-secret").await.starts_with("mace_"));
     if axe {
         t.assert_axe_clean().await;
     }
