@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod authz;
+pub mod cases;
 pub mod clock;
 pub mod demo;
 pub mod error;

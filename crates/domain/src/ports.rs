@@ -155,3 +155,85 @@ pub trait AuditLog: Send {
         limit: i64,
     ) -> impl Future<Output = Result<Vec<Event>>> + Send;
 }
+
+use crate::authz::{RecordFacts, Scope};
+use crate::cases::{BreakGlassGrant, ChronologyEntry, Concern, ConcernRow, Involvement};
+
+/// Children's records: involvement (the legitimate relationship), break-glass grants, concerns
+/// and the chronology. Lists take the viewer's [`Scope`] and apply it in SQL.
+pub trait CaseRepo: Send {
+    /// Add an involvement; an existing (person, organisation, reason) is left as it is.
+    fn insert_involvement(&mut self, i: &Involvement) -> impl Future<Output = Result<()>> + Send;
+    fn lead_org(&mut self, person_id: Uuid) -> impl Future<Output = Result<Option<Uuid>>> + Send;
+    fn involvements(
+        &mut self,
+        person_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<Involvement>>> + Send;
+    /// What the policy needs to decide on one record for one viewer.
+    fn record_facts(
+        &mut self,
+        person_id: Uuid,
+        user_id: Uuid,
+        org_id: Uuid,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<RecordFacts>> + Send;
+    /// Children inside `scope` whose folded given or family name starts with `name_prefix`
+    /// (all of them when it is empty), by family name.
+    fn list_children(
+        &mut self,
+        scope: &Scope,
+        name_prefix: &str,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Person>>> + Send;
+    /// Allocate a worker to a child (idempotent).
+    fn allocate(
+        &mut self,
+        person_id: Uuid,
+        user_id: Uuid,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Mark a record (idempotent).
+    fn set_marking(
+        &mut self,
+        person_id: Uuid,
+        marking: crate::authz::Marking,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Clear a user to see a record marked "staff involved" (idempotent).
+    fn clear_for_restricted(
+        &mut self,
+        person_id: Uuid,
+        user_id: Uuid,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn insert_break_glass(
+        &mut self,
+        g: &BreakGlassGrant,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Break-glass grants since `since` on records `org_id` leads, newest first.
+    fn break_glass_on_led_records(
+        &mut self,
+        org_id: Uuid,
+        since: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<BreakGlassGrant>>> + Send;
+    fn insert_concern(&mut self, c: &Concern) -> impl Future<Output = Result<()>> + Send;
+    /// Store the triage fields and status.
+    fn update_concern(&mut self, c: &Concern) -> impl Future<Output = Result<()>> + Send;
+    fn get_concern(&mut self, id: Uuid) -> impl Future<Output = Result<Option<Concern>>> + Send;
+    /// Submitted concerns raised by `org_id`, oldest first.
+    fn concerns_for_triage(
+        &mut self,
+        org_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<ConcernRow>>> + Send;
+    fn concerns_raised_by(
+        &mut self,
+        user_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<ConcernRow>>> + Send;
+    fn insert_chronology(&mut self, e: &ChronologyEntry)
+    -> impl Future<Output = Result<()>> + Send;
+    /// A child's chronology, by event time (oldest first).
+    fn list_chronology(
+        &mut self,
+        person_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<ChronologyEntry>>> + Send;
+}

@@ -9,6 +9,7 @@
 //! - `Tx` implements the domain ports (`mace_domain::ports::*`) and exposes no sqlx type.
 
 mod audit;
+mod cases;
 mod identity;
 mod repos;
 mod tx;

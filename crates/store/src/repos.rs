@@ -36,7 +36,7 @@ impl MetaRepo for Tx {
 }
 
 #[derive(sqlx::FromRow)]
-struct PersonRow {
+pub(crate) struct PersonRow {
     id: Uuid,
     kind: String,
     given_name: String,

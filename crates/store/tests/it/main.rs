@@ -9,6 +9,7 @@
 )] // test code: failing loudly is the point
 
 mod audit;
+mod cases;
 mod contract;
 mod identity;
 mod open;

@@ -1,0 +1,976 @@
+//! Children's records as the partnership works on them: who is involved (the legitimate
+//! relationship), concerns and their triage, the chronology, break-glass access, and the views
+//! over the audit log ("who has seen this record", the privacy officer's queue).
+//!
+//! Every service here decides with [`crate::authz::decide`] first and appends its audit event in
+//! the caller's transaction. A refused read is itself recorded (`authz_denied`) and returned as a
+//! value, not an error, so that the event commits.
+
+use crate::Ctx;
+use crate::audit::{Category, ChainKey, Event, NewEvent, Outcome};
+use crate::authz::{self, Action, Actor, Decision, Reason, RecordFacts, Scope};
+use crate::error::{Error, FieldError, Result};
+use crate::person::{self, NewPerson, Person, PersonKind, text_enum};
+use crate::ports::{AuditLog, CaseRepo, IdentityRepo, PersonRepo};
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+text_enum!(
+    /// Why an organisation is involved with a child: each is a legitimate relationship.
+    InvolvementReason {
+        RaisedConcern => "raised_concern", "Raised a concern";
+        HoldsCase => "holds_case", "Holds the case";
+        Referral => "referral", "Received a referral";
+        PlanAction => "plan_action", "Owns a plan action";
+        MaceItem => "mace_item", "Listed for a MACE meeting";
+        Recorded => "recorded", "Created the record";
+    }
+);
+
+text_enum!(
+    /// Forms of exploitation a concern may be about.
+    ExploitationType {
+        Sexual => "sexual", "Child sexual exploitation";
+        Criminal => "criminal", "Child criminal exploitation";
+        CountyLines => "county_lines", "County lines";
+        Trafficking => "trafficking", "Trafficking or modern slavery";
+        Online => "online", "Online exploitation";
+        Other => "other", "Other or not yet known";
+    }
+);
+
+text_enum!(
+    ConcernStatus {
+        Submitted => "submitted", "Waiting for triage";
+        Triaged => "triaged", "Triaged";
+    }
+);
+
+text_enum!(
+    /// What the triager decided.
+    TriageDecision {
+        NoFurtherAction => "no_further_action", "No further action";
+        AdviceGiven => "advice_given", "Advice given";
+        Monitor => "monitor", "Monitor";
+        RiskAssessment => "risk_assessment", "Risk assessment needed";
+        ReferCsc => "refer_csc", "Refer to children's social care";
+        ReferExploitationService => "refer_exploitation_service", "Refer to the exploitation service";
+        ShareWithPolice => "share_with_police", "Share with police";
+    }
+);
+
+/// A concern waiting this long for triage is marked overdue: safeguarding leads are expected to
+/// act on a concern the same working day, and children's social care decides on a referral
+/// within one working day (Working Together 2023); 24 hours is the simple bound mace shows.
+pub const TRIAGE_DUE: Duration = Duration::hours(24);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Involvement {
+    pub person_id: Uuid,
+    pub org_id: Uuid,
+    pub reason: InvolvementReason,
+    /// The lead organisation triages concerns and sees who has opened the record.
+    pub is_lead: bool,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BreakGlassGrant {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub user_id: Uuid,
+    pub org_id: Uuid,
+    pub reason: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Concern {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub raised_by_user: Uuid,
+    pub raised_by_org: Uuid,
+    pub status: ConcernStatus,
+    /// When what is described happened (may be approximate: the narrative says so).
+    pub observed_at: Option<OffsetDateTime>,
+    pub location: String,
+    pub narrative: String,
+    pub exploitation_types: Vec<ExploitationType>,
+    pub child_words: String,
+    pub others_present: String,
+    pub actions_taken: String,
+    pub created_at: OffsetDateTime,
+    pub decision: Option<TriageDecision>,
+    pub rationale: Option<String>,
+    pub decided_by: Option<Uuid>,
+    pub decided_at: Option<OffsetDateTime>,
+}
+
+impl Concern {
+    /// How long it has waited (or waited) for triage.
+    pub fn waiting(&self, now: OffsetDateTime) -> Duration {
+        self.decided_at.unwrap_or(now) - self.created_at
+    }
+    pub fn overdue(&self, now: OffsetDateTime) -> bool {
+        self.status == ConcernStatus::Submitted && self.waiting(now) > TRIAGE_DUE
+    }
+}
+
+/// One line of a child's chronology, from any module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChronologyEntry {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    /// `concern`, `triage`, … (the module that wrote it).
+    pub kind: String,
+    pub source_id: Uuid,
+    pub org_id: Uuid,
+    /// When it happened.
+    pub event_at: OffsetDateTime,
+    /// When it was recorded.
+    pub recorded_at: OffsetDateTime,
+    pub summary: String,
+}
+
+/// Build the policy's actor from the signed-in user.
+pub fn actor(
+    user: &crate::identity::model::User,
+    org_type: authz::OrgType,
+    mfa_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Actor {
+    Actor {
+        user_id: user.id,
+        org_id: user.org_id,
+        org_type,
+        roles: user.roles.clone(),
+        mfa_at,
+        now,
+    }
+}
+
+fn event(
+    ctx: &Ctx,
+    actor: &Actor,
+    category: Category,
+    action: &str,
+    outcome: Outcome,
+    target: Uuid,
+    target_type: &str,
+) -> NewEvent {
+    NewEvent {
+        actor_user: Some(actor.user_id),
+        actor_org: Some(actor.org_id),
+        actor_role: Some(
+            actor
+                .roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        target_type: Some(target_type.into()),
+        target_id: Some(target),
+        ..NewEvent::new(ctx.clock.now(), category, action, outcome)
+    }
+}
+
+fn detail_reason(d: Decision) -> Option<String> {
+    Some(format!("{{\"reason\":\"{}\"}}", d.reason.as_str()))
+}
+
+/// The outcome of asking to open a child's record.
+pub enum Opened {
+    Allowed {
+        person: Person,
+        chronology: Vec<ChronologyEntry>,
+        decision: Decision,
+        facts: RecordFacts,
+    },
+    /// Refused and recorded. `may_break_glass` says whether the break-glass route is open.
+    Denied {
+        reason: Reason,
+        may_break_glass: bool,
+    },
+}
+
+async fn child<R: PersonRepo>(tx: &mut R, id: Uuid) -> Result<Person> {
+    match tx.get_person(id).await? {
+        Some(p) if p.kind == PersonKind::Child => Ok(p),
+        _ => Err(Error::NotFound),
+    }
+}
+
+/// Open a child's record and chronology: decided, and audited either way.
+pub async fn open_record<R: PersonRepo + CaseRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    person_id: Uuid,
+) -> Result<Opened> {
+    let person = child(tx, person_id).await?;
+    let facts = tx
+        .record_facts(person_id, actor.user_id, actor.org_id, ctx.clock.now())
+        .await?;
+    let d = authz::decide(actor, Action::ViewRecord, Some(&facts));
+    if !d.allow {
+        let mut e = event(
+            ctx,
+            actor,
+            Category::AuthzDenied,
+            "record.view",
+            Outcome::Denied,
+            person_id,
+            "person",
+        );
+        e.detail = detail_reason(d);
+        tx.append(key, ctx.ids.new_id(), &e).await?;
+        let may_break_glass = d.reason == Reason::NoRelationship && actor.reads_case_data();
+        return Ok(Opened::Denied {
+            reason: d.reason,
+            may_break_glass,
+        });
+    }
+    let mut e = event(
+        ctx,
+        actor,
+        Category::Consultation,
+        "record.view",
+        Outcome::Success,
+        person_id,
+        "person",
+    );
+    e.detail = detail_reason(d);
+    tx.append(key, ctx.ids.new_id(), &e).await?;
+    let chronology = tx.list_chronology(person_id).await?;
+    Ok(Opened::Allowed {
+        person,
+        chronology,
+        decision: d,
+        facts,
+    })
+}
+
+/// Children the actor may see, filtered in the query by the policy's scope; `query` narrows by
+/// name. Audited as a consultation (the list shows personal data).
+pub async fn list_children<R: CaseRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    query: &str,
+    limit: i64,
+) -> Result<Vec<Person>> {
+    let scope = authz::scope(actor);
+    if scope == Scope::Nothing {
+        return Ok(Vec::new());
+    }
+    let rows = tx
+        .list_children(&scope, &person::fold(query), limit)
+        .await?;
+    let mut e = event(
+        ctx,
+        actor,
+        Category::Consultation,
+        "record.list",
+        Outcome::Success,
+        actor.user_id,
+        "user",
+    );
+    e.target_type = None;
+    e.target_id = None;
+    e.detail = Some(format!("{{\"results\":{}}}", rows.len()));
+    tx.append(key, ctx.ids.new_id(), &e).await?;
+    Ok(rows)
+}
+
+/// Break the glass: open a record without a relationship, for a stated reason, for
+/// [`authz::BREAK_GLASS_WINDOW`]. Needs a recent second factor; alerts the record's lead
+/// organisation and the privacy officers (through the audit events they review).
+pub async fn break_glass<R: PersonRepo + CaseRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    person_id: Uuid,
+    reason: &str,
+) -> Result<std::result::Result<BreakGlassGrant, Reason>> {
+    child(tx, person_id).await?;
+    let reason = reason.trim();
+    if reason.chars().count() < 20 || reason.chars().count() > 2000 {
+        return Err(Error::validation(
+            "reason",
+            "Explain why you need to open this record now, in at least 20 characters",
+        ));
+    }
+    let d = authz::decide(actor, Action::BreakGlass, None);
+    let facts = tx
+        .record_facts(person_id, actor.user_id, actor.org_id, ctx.clock.now())
+        .await?;
+    // Markings still apply: break-glass only replaces the missing relationship.
+    let after = RecordFacts {
+        break_glass_active: true,
+        ..facts.clone()
+    };
+    let record = authz::decide(actor, Action::ViewRecord, Some(&after));
+    if !d.allow || !record.allow {
+        let refused = if d.allow { record.reason } else { d.reason };
+        let mut e = event(
+            ctx,
+            actor,
+            Category::BreakGlass,
+            "record.break_glass",
+            Outcome::Denied,
+            person_id,
+            "person",
+        );
+        e.justification = Some(reason.to_string());
+        e.detail = Some(format!("{{\"reason\":\"{}\"}}", refused.as_str()));
+        tx.append(key, ctx.ids.new_id(), &e).await?;
+        return Ok(Err(refused));
+    }
+    let now = ctx.clock.now();
+    let grant = BreakGlassGrant {
+        id: ctx.ids.new_id(),
+        person_id,
+        user_id: actor.user_id,
+        org_id: actor.org_id,
+        reason: reason.to_string(),
+        created_at: now,
+        expires_at: now + authz::BREAK_GLASS_WINDOW,
+    };
+    tx.insert_break_glass(&grant).await?;
+    let mut e = event(
+        ctx,
+        actor,
+        Category::BreakGlass,
+        "record.break_glass",
+        Outcome::Success,
+        person_id,
+        "person",
+    );
+    e.justification = Some(reason.to_string());
+    tx.append(key, ctx.ids.new_id(), &e).await?;
+    Ok(Ok(grant))
+}
+
+/// A concern as a professional writes it.
+#[derive(Debug, Clone, Default)]
+pub struct NewConcern {
+    pub observed_at: Option<OffsetDateTime>,
+    pub location: String,
+    pub narrative: String,
+    pub exploitation_types: Vec<ExploitationType>,
+    pub child_words: String,
+    pub others_present: String,
+    pub actions_taken: String,
+}
+
+fn bounded(field: &str, label: &str, s: &str, max: usize, errs: &mut Vec<FieldError>) -> String {
+    let t = s.trim();
+    if t.chars().count() > max {
+        errs.push(FieldError::new(
+            field,
+            format!("{label} must be {max} characters or fewer"),
+        ));
+    }
+    t.to_string()
+}
+
+impl NewConcern {
+    pub fn validate(&self, now: OffsetDateTime) -> Result<NewConcern> {
+        let mut errs = Vec::new();
+        let narrative = bounded(
+            "narrative",
+            "What you saw or heard",
+            &self.narrative,
+            20_000,
+            &mut errs,
+        );
+        if narrative.is_empty() {
+            errs.push(FieldError::new(
+                "narrative",
+                "Describe what you saw or heard",
+            ));
+        }
+        if self.exploitation_types.is_empty() {
+            errs.push(FieldError::new(
+                "exploitation_types",
+                "Select the kinds of exploitation you are worried about, or ‘Other or not yet known’",
+            ));
+        }
+        if let Some(t) = self.observed_at
+            && t > now
+        {
+            errs.push(FieldError::new(
+                "observed_at",
+                "The date it happened must be today or in the past",
+            ));
+        }
+        let out = NewConcern {
+            observed_at: self.observed_at,
+            location: bounded(
+                "location",
+                "Where it happened",
+                &self.location,
+                500,
+                &mut errs,
+            ),
+            narrative,
+            exploitation_types: self.exploitation_types.clone(),
+            child_words: bounded(
+                "child_words",
+                "The child's own words",
+                &self.child_words,
+                10_000,
+                &mut errs,
+            ),
+            others_present: bounded(
+                "others_present",
+                "Who else was there",
+                &self.others_present,
+                2_000,
+                &mut errs,
+            ),
+            actions_taken: bounded(
+                "actions_taken",
+                "What you have already done",
+                &self.actions_taken,
+                5_000,
+                &mut errs,
+            ),
+        };
+        if errs.is_empty() {
+            Ok(out)
+        } else {
+            Err(Error::Validation(errs))
+        }
+    }
+}
+
+async fn involve<R: CaseRepo>(
+    ctx: &Ctx,
+    tx: &mut R,
+    person_id: Uuid,
+    org_id: Uuid,
+    reason: InvolvementReason,
+) -> Result<()> {
+    let has_lead = tx.lead_org(person_id).await?.is_some();
+    tx.insert_involvement(&Involvement {
+        person_id,
+        org_id,
+        reason,
+        is_lead: !has_lead,
+        created_at: ctx.clock.now(),
+    })
+    .await
+}
+
+/// Create a child's record (after search before create). The creator's organisation becomes
+/// involved, and the lead if nobody else is.
+pub async fn create_child<R: PersonRepo + CaseRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    new: NewPerson,
+) -> Result<Person> {
+    let d = authz::decide(actor, Action::CreatePerson, None);
+    if !d.allow {
+        return Err(Error::Forbidden {
+            reason: d.reason.as_str().into(),
+        });
+    }
+    let p = person::create(
+        ctx,
+        tx,
+        NewPerson {
+            kind: PersonKind::Child,
+            ..new
+        },
+    )
+    .await?;
+    involve(ctx, tx, p.id, actor.org_id, InvolvementReason::Recorded).await?;
+    tx.append(
+        key,
+        ctx.ids.new_id(),
+        &event(
+            ctx,
+            actor,
+            Category::Collection,
+            "person.create",
+            Outcome::Success,
+            p.id,
+            "person",
+        ),
+    )
+    .await?;
+    Ok(p)
+}
+
+/// Raise a concern about a child. The raiser's organisation becomes involved; the concern
+/// waits in its lead's triage queue; the chronology gains an entry.
+pub async fn raise_concern<R: PersonRepo + CaseRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    person_id: Uuid,
+    new: &NewConcern,
+) -> Result<Concern> {
+    let d = authz::decide(actor, Action::RaiseConcern, None);
+    if !d.allow {
+        return Err(Error::Forbidden {
+            reason: d.reason.as_str().into(),
+        });
+    }
+    let person = child(tx, person_id).await?;
+    let now = ctx.clock.now();
+    let new = new.validate(now)?;
+    let concern = Concern {
+        id: ctx.ids.new_id(),
+        person_id: person.id,
+        raised_by_user: actor.user_id,
+        raised_by_org: actor.org_id,
+        status: ConcernStatus::Submitted,
+        observed_at: new.observed_at,
+        location: new.location,
+        narrative: new.narrative,
+        exploitation_types: new.exploitation_types,
+        child_words: new.child_words,
+        others_present: new.others_present,
+        actions_taken: new.actions_taken,
+        created_at: now,
+        decision: None,
+        rationale: None,
+        decided_by: None,
+        decided_at: None,
+    };
+    tx.insert_concern(&concern).await?;
+    involve(
+        ctx,
+        tx,
+        person.id,
+        actor.org_id,
+        InvolvementReason::RaisedConcern,
+    )
+    .await?;
+    tx.insert_chronology(&ChronologyEntry {
+        id: ctx.ids.new_id(),
+        person_id: person.id,
+        kind: "concern".into(),
+        source_id: concern.id,
+        org_id: actor.org_id,
+        event_at: concern.observed_at.unwrap_or(now),
+        recorded_at: now,
+        summary: format!(
+            "Concern raised: {}",
+            concern
+                .exploitation_types
+                .iter()
+                .map(|t| t.label())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
+    .await?;
+    tx.append(
+        key,
+        ctx.ids.new_id(),
+        &event(
+            ctx,
+            actor,
+            Category::Collection,
+            "concern.create",
+            Outcome::Success,
+            concern.id,
+            "concern",
+        ),
+    )
+    .await?;
+    Ok(concern)
+}
+
+/// May the actor triage concerns raised by `org`? Safeguarding leads, team managers and social
+/// workers of that organisation.
+fn can_triage(actor: &Actor, raised_by_org: Uuid) -> bool {
+    use crate::authz::Role;
+    actor.org_id == raised_by_org
+        && [
+            Role::DesignatedSafeguardingLead,
+            Role::TeamManager,
+            Role::SocialWorker,
+        ]
+        .iter()
+        .any(|r| actor.has(*r))
+}
+
+/// Who may read a concern: whoever raised it, and those who may open the child's record.
+/// `None` when refused (recorded; shown as "not found", since a concern's existence is itself
+/// sensitive). The flag says whether the actor may triage it.
+pub async fn open_concern<R: PersonRepo + CaseRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    concern_id: Uuid,
+) -> Result<Option<(Concern, Person, bool)>> {
+    let c = tx.get_concern(concern_id).await?.ok_or(Error::NotFound)?;
+    let allowed = c.raised_by_user == actor.user_id || {
+        let facts = tx
+            .record_facts(c.person_id, actor.user_id, actor.org_id, ctx.clock.now())
+            .await?;
+        authz::decide(actor, Action::ViewRecord, Some(&facts)).allow
+    };
+    if !allowed {
+        tx.append(
+            key,
+            ctx.ids.new_id(),
+            &event(
+                ctx,
+                actor,
+                Category::AuthzDenied,
+                "concern.view",
+                Outcome::Denied,
+                c.id,
+                "concern",
+            ),
+        )
+        .await?;
+        return Ok(None);
+    }
+    let person = child(tx, c.person_id).await?;
+    tx.append(
+        key,
+        ctx.ids.new_id(),
+        &event(
+            ctx,
+            actor,
+            Category::Consultation,
+            "concern.view",
+            Outcome::Success,
+            c.id,
+            "concern",
+        ),
+    )
+    .await?;
+    let triage = can_triage(actor, c.raised_by_org);
+    Ok(Some((c, person, triage)))
+}
+
+/// Record the triage decision on a submitted concern.
+pub async fn triage<R: PersonRepo + CaseRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    concern_id: Uuid,
+    decision: Option<TriageDecision>,
+    rationale: &str,
+) -> Result<Concern> {
+    let mut c = tx.get_concern(concern_id).await?.ok_or(Error::NotFound)?;
+    if !can_triage(actor, c.raised_by_org) {
+        tx.append(
+            key,
+            ctx.ids.new_id(),
+            &event(
+                ctx,
+                actor,
+                Category::AuthzDenied,
+                "concern.triage",
+                Outcome::Denied,
+                c.id,
+                "concern",
+            ),
+        )
+        .await?;
+        return Err(Error::Forbidden {
+            reason: "not a triager for the raising organisation".into(),
+        });
+    }
+    if c.status != ConcernStatus::Submitted {
+        return Err(Error::Conflict(
+            "this concern has already been triaged".into(),
+        ));
+    }
+    let mut errs = Vec::new();
+    if decision.is_none() {
+        errs.push(FieldError::new("decision", "Select a decision"));
+    }
+    let rationale = rationale.trim();
+    if rationale.is_empty() {
+        errs.push(FieldError::new(
+            "rationale",
+            "Explain the reasons for your decision",
+        ));
+    } else if rationale.chars().count() > 10_000 {
+        errs.push(FieldError::new(
+            "rationale",
+            "The reasons must be 10,000 characters or fewer",
+        ));
+    }
+    let Some(decision) = decision.filter(|_| errs.is_empty()) else {
+        return Err(Error::Validation(errs));
+    };
+    let now = ctx.clock.now();
+    c.status = ConcernStatus::Triaged;
+    c.decision = Some(decision);
+    c.rationale = Some(rationale.to_string());
+    c.decided_by = Some(actor.user_id);
+    c.decided_at = Some(now);
+    tx.update_concern(&c).await?;
+    tx.insert_chronology(&ChronologyEntry {
+        id: ctx.ids.new_id(),
+        person_id: c.person_id,
+        kind: "triage".into(),
+        source_id: c.id,
+        org_id: actor.org_id,
+        event_at: now,
+        recorded_at: now,
+        summary: format!("Concern triaged: {}", decision.label()),
+    })
+    .await?;
+    let mut e = event(
+        ctx,
+        actor,
+        Category::Alteration,
+        "concern.triage",
+        Outcome::Success,
+        c.id,
+        "concern",
+    );
+    e.detail = Some(format!("{{\"decision\":\"{}\"}}", decision.as_str()));
+    tx.append(key, ctx.ids.new_id(), &e).await?;
+    Ok(c)
+}
+
+/// A concern in a list, with the child's name (lists are already scoped).
+#[derive(Debug, Clone)]
+pub struct ConcernRow {
+    pub concern: Concern,
+    pub child_name: String,
+}
+
+/// The triage queue for the actor's organisation (oldest first), if the actor triages.
+pub async fn triage_queue<R: CaseRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+) -> Result<Option<Vec<ConcernRow>>> {
+    if !can_triage(actor, actor.org_id) {
+        return Ok(None);
+    }
+    let rows = tx.concerns_for_triage(actor.org_id).await?;
+    let mut e = event(
+        ctx,
+        actor,
+        Category::Consultation,
+        "concern.queue",
+        Outcome::Success,
+        actor.org_id,
+        "organisation",
+    );
+    e.detail = Some(format!("{{\"results\":{}}}", rows.len()));
+    tx.append(key, ctx.ids.new_id(), &e).await?;
+    Ok(Some(rows))
+}
+
+/// Concerns the actor raised, newest first, with their outcomes.
+pub async fn my_concerns<R: CaseRepo>(tx: &mut R, actor: &Actor) -> Result<Vec<ConcernRow>> {
+    tx.concerns_raised_by(actor.user_id).await
+}
+
+/// One line of "who has seen this record".
+#[derive(Debug, Clone)]
+pub struct AccessLine {
+    pub event: Event,
+    pub user_name: Option<String>,
+    pub org_name: Option<String>,
+}
+
+async fn name_events<R: IdentityRepo>(tx: &mut R, events: Vec<Event>) -> Result<Vec<AccessLine>> {
+    let mut users = std::collections::HashMap::new();
+    let mut orgs = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(events.len());
+    for e in events {
+        let user_name = match e.body.actor_user {
+            Some(id) => {
+                if let std::collections::hash_map::Entry::Vacant(v) = users.entry(id) {
+                    v.insert(tx.get_user(id).await?.map(|u| u.display_name));
+                }
+                users.get(&id).cloned().flatten()
+            }
+            None => None,
+        };
+        let org_name = match e.body.actor_org {
+            Some(id) => {
+                if let std::collections::hash_map::Entry::Vacant(v) = orgs.entry(id) {
+                    v.insert(tx.get_org(id).await?.map(|o| o.name));
+                }
+                orgs.get(&id).cloned().flatten()
+            }
+            None => None,
+        };
+        out.push(AccessLine {
+            event: e,
+            user_name,
+            org_name,
+        });
+    }
+    Ok(out)
+}
+
+/// Who has opened (or tried to open) a child's record, newest first: for the record's lead and
+/// privacy officers. Looking is itself recorded.
+pub async fn who_has_seen<R: PersonRepo + CaseRepo + IdentityRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    person_id: Uuid,
+) -> Result<(Person, Vec<AccessLine>)> {
+    let person = child(tx, person_id).await?;
+    let facts = tx
+        .record_facts(person_id, actor.user_id, actor.org_id, ctx.clock.now())
+        .await?;
+    let d = authz::decide(actor, Action::ViewRecordAccessLog, Some(&facts));
+    if !d.allow {
+        tx.append(
+            key,
+            ctx.ids.new_id(),
+            &event(
+                ctx,
+                actor,
+                Category::AuthzDenied,
+                "record.access_log",
+                Outcome::Denied,
+                person_id,
+                "person",
+            ),
+        )
+        .await?;
+        return Err(Error::Forbidden {
+            reason: d.reason.as_str().into(),
+        });
+    }
+    let events = tx.audit_for_target(person_id, 500).await?;
+    tx.append(
+        key,
+        ctx.ids.new_id(),
+        &event(
+            ctx,
+            actor,
+            Category::Consultation,
+            "record.access_log",
+            Outcome::Success,
+            person_id,
+            "person",
+        ),
+    )
+    .await?;
+    Ok((person, name_events(tx, events).await?))
+}
+
+/// The privacy officer's queue: break-glass use and refused access, newest first.
+pub async fn privacy_queue<R: IdentityRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+) -> Result<Vec<AccessLine>> {
+    let d = authz::decide(actor, Action::ViewPrivacyQueue, None);
+    if !d.allow {
+        return Err(Error::Forbidden {
+            reason: d.reason.as_str().into(),
+        });
+    }
+    let events = tx
+        .audit_by_category(&[Category::BreakGlass, Category::AuthzDenied], 200)
+        .await?;
+    let mut e = event(
+        ctx,
+        actor,
+        Category::Consultation,
+        "audit.privacy_queue",
+        Outcome::Success,
+        actor.user_id,
+        "user",
+    );
+    e.target_type = None;
+    e.target_id = None;
+    tx.append(key, ctx.ids.new_id(), &e).await?;
+    name_events(tx, events).await
+}
+
+/// Break-glass alerts for the actor's organisation as a record lead (for its safeguarding leads
+/// and managers): someone outside the relationship opened one of its children's records.
+pub async fn lead_alerts<R: CaseRepo>(
+    tx: &mut R,
+    actor: &Actor,
+    since: OffsetDateTime,
+) -> Result<Vec<BreakGlassGrant>> {
+    if !actor.reads_case_data() {
+        return Ok(Vec::new());
+    }
+    tx.break_glass_on_led_records(actor.org_id, since).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn concerns_need_a_narrative_and_a_type() {
+        let now = datetime!(2026-11-23 10:00 UTC);
+        let Err(Error::Validation(errs)) = NewConcern::default().validate(now) else {
+            panic!()
+        };
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["narrative", "exploitation_types"]);
+        let ok = NewConcern {
+            narrative: "  Seen getting into a car with an adult  ".into(),
+            exploitation_types: vec![ExploitationType::Sexual],
+            ..NewConcern::default()
+        };
+        assert_eq!(
+            ok.validate(now).unwrap().narrative,
+            "Seen getting into a car with an adult"
+        );
+        let future = NewConcern {
+            observed_at: Some(now + Duration::days(1)),
+            ..ok
+        };
+        assert!(future.validate(now).is_err());
+    }
+
+    #[test]
+    fn overdue_after_a_day_waiting() {
+        let t = datetime!(2026-11-23 10:00 UTC);
+        let c = Concern {
+            id: Uuid::nil(),
+            person_id: Uuid::nil(),
+            raised_by_user: Uuid::nil(),
+            raised_by_org: Uuid::nil(),
+            status: ConcernStatus::Submitted,
+            observed_at: None,
+            location: String::new(),
+            narrative: "x".into(),
+            exploitation_types: vec![],
+            child_words: String::new(),
+            others_present: String::new(),
+            actions_taken: String::new(),
+            created_at: t,
+            decision: None,
+            rationale: None,
+            decided_by: None,
+            decided_at: None,
+        };
+        assert!(!c.overdue(t + Duration::hours(23)));
+        assert!(c.overdue(t + Duration::hours(25)));
+    }
+}
