@@ -29,15 +29,37 @@ async fn press(t: &E2e, css: &str) {
         .expect("click");
 }
 
-/// Wait for a navigation to land on `path` (a form post's redirect can finish after `click`).
-async fn arrive(t: &E2e, path: &str) {
-    for _ in 0..100 {
-        if t.current_path().await == path && t.exists("footer").await {
+/// Wait for a navigation to land on `path` with a page whose `h1` contains `heading` (a form
+/// post's redirect can finish after `click` returns; elements of the old page go stale).
+async fn settle(t: &E2e, path: &str, heading: &str) {
+    let mut last = String::new();
+    for _ in 0..150 {
+        if t.current_path().await == path
+            && let Ok(h1) = t.client().find(Locator::Css("h1")).await
+            && let Ok(text) = h1.text().await
+        {
+            if text.contains(heading) {
+                return;
+            }
+            last = text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "expected {path} with heading {heading:?}; at {} with heading {last:?}",
+        t.current_path().await
+    );
+}
+
+/// Wait for an element to appear on the current page.
+async fn appears(t: &E2e, css: &str) {
+    for _ in 0..150 {
+        if t.exists(css).await {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(t.current_path().await, path);
+    panic!("{css} did not appear on {}", t.current_path().await);
 }
 
 fn current_code(secret: &[u8]) -> String {
@@ -48,7 +70,7 @@ fn current_code(secret: &[u8]) -> String {
 
 async fn flow(t: &E2e, axe: bool) {
     t.goto("/account").await;
-    arrive(t, "/sign-in").await;
+    settle(t, "/sign-in", "Sign in").await;
     t.assert_page_shape("Sign in").await;
     if axe {
         t.assert_axe_clean().await;
@@ -57,7 +79,7 @@ async fn flow(t: &E2e, axe: bool) {
     fill(t, "#email", EMAIL).await;
     fill(t, "#password", "not-the-demo-password").await;
     press(t, "form button[type=submit]").await;
-    arrive(t, "/sign-in").await;
+    appears(t, ".govuk-error-summary").await;
     t.assert_page_shape("Sign in").await;
     let summary = t.text(".govuk-error-summary").await;
     assert!(
@@ -70,7 +92,7 @@ async fn flow(t: &E2e, axe: bool) {
 
     fill(t, "#password", PASSWORD).await;
     press(t, "form button[type=submit]").await;
-    arrive(t, "/mfa/enrol").await;
+    settle(t, "/mfa/enrol", "Set up your authenticator app").await;
     t.assert_page_shape("Set up your authenticator app").await;
     if axe {
         t.assert_axe_clean().await;
@@ -79,10 +101,7 @@ async fn flow(t: &E2e, axe: bool) {
     let secret = totp::decode_secret(&key).expect("the setup key is base32");
     fill(t, "#code", &current_code(&secret)).await;
     press(t, "form button[type=submit]").await;
-    arrive(t, "/mfa/enrol").await;
-    while !t.exists(".mace-recovery-codes").await {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    settle(t, "/mfa/enrol", "Your authenticator app is set up").await;
     t.assert_page_shape("Your authenticator app is set up")
         .await;
     let codes = t
@@ -95,7 +114,7 @@ async fn flow(t: &E2e, axe: bool) {
         t.assert_axe_clean().await;
     }
     press(t, "a.govuk-button").await;
-    arrive(t, "/account").await;
+    settle(t, "/account", "Your account").await;
     t.assert_page_shape("Your account").await;
     let body = t.text("main").await;
     assert!(body.contains(EMAIL), "{body}");
@@ -108,17 +127,13 @@ async fn flow(t: &E2e, axe: bool) {
     t.assert_page_shape("API tokens").await;
     fill(t, "#name", "Nightly export").await;
     press(t, "form[action='/account/tokens'] button[type=submit]").await;
-    while !t.exists(".govuk-error-summary").await {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    appears(t, ".govuk-error-summary").await;
     if axe {
         t.assert_axe_clean().await;
     }
     press(t, "#scope_read").await;
     press(t, "form[action='/account/tokens'] button[type=submit]").await;
-    while !t.exists("#token-secret").await {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    appears(t, "#token-secret").await;
     assert!(t.text("#token-secret").await.starts_with("mace_"));
     if axe {
         t.assert_axe_clean().await;
@@ -131,18 +146,16 @@ async fn flow(t: &E2e, axe: bool) {
         .click()
         .await
         .expect("click");
-    arrive(t, "/sign-out").await;
+    settle(t, "/sign-out", "Sign out").await;
     t.assert_page_shape("Sign out").await;
     if axe {
         t.assert_axe_clean().await;
     }
     press(t, "form button[type=submit]").await;
-    while !t.text("h1").await.contains("You have signed out") {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    settle(t, "/sign-out", "You have signed out").await;
     t.assert_page_shape("You have signed out").await;
     t.goto("/account").await;
-    arrive(t, "/sign-in").await;
+    settle(t, "/sign-in", "Sign in").await;
 }
 
 #[test]
