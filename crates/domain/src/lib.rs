@@ -12,6 +12,8 @@ pub mod demo;
 pub mod error;
 pub mod identity;
 pub mod ids;
+pub mod language;
+pub mod matching;
 pub mod person;
 pub mod ports;
 pub mod postcode;
