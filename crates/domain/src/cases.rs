@@ -151,6 +151,20 @@ pub fn actor(
     }
 }
 
+/// The policy's actor for a signed-in user, with their organisation's type.
+pub async fn load_actor<R: IdentityRepo>(
+    tx: &mut R,
+    user: &crate::identity::model::User,
+    mfa_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<Actor> {
+    let org = tx
+        .get_org(user.org_id)
+        .await?
+        .ok_or_else(|| Error::store("a user's organisation is missing"))?;
+    Ok(actor(user, org.org_type, mfa_at, now))
+}
+
 fn event(
     ctx: &Ctx,
     actor: &Actor,
@@ -287,6 +301,25 @@ pub async fn list_children<R: CaseRepo + AuditLog>(
     Ok(rows)
 }
 
+/// A break-glass reason: trimmed, 20 to 2,000 characters.
+pub fn break_glass_reason(reason: &str) -> Result<&str> {
+    let reason = reason.trim();
+    let n = reason.chars().count();
+    if n < 20 {
+        Err(Error::validation(
+            "reason",
+            "Explain why you need to open this record now, in at least 20 characters",
+        ))
+    } else if n > 2000 {
+        Err(Error::validation(
+            "reason",
+            "The reason must be 2,000 characters or fewer",
+        ))
+    } else {
+        Ok(reason)
+    }
+}
+
 /// Break the glass: open a record without a relationship, for a stated reason, for
 /// [`authz::BREAK_GLASS_WINDOW`]. Needs a recent second factor; alerts the record's lead
 /// organisation and the privacy officers (through the audit events they review).
@@ -299,13 +332,7 @@ pub async fn break_glass<R: PersonRepo + CaseRepo + AuditLog>(
     reason: &str,
 ) -> Result<std::result::Result<BreakGlassGrant, Reason>> {
     child(tx, person_id).await?;
-    let reason = reason.trim();
-    if reason.chars().count() < 20 || reason.chars().count() > 2000 {
-        return Err(Error::validation(
-            "reason",
-            "Explain why you need to open this record now, in at least 20 characters",
-        ));
-    }
+    let reason = break_glass_reason(reason)?;
     let d = authz::decide(actor, Action::BreakGlass, None);
     let facts = tx
         .record_facts(person_id, actor.user_id, actor.org_id, ctx.clock.now())
@@ -355,6 +382,79 @@ pub async fn break_glass<R: PersonRepo + CaseRepo + AuditLog>(
     e.justification = Some(reason.to_string());
     tx.append(key, ctx.ids.new_id(), &e).await?;
     Ok(Ok(grant))
+}
+
+/// How many children the blocking step hands to the scorer at most.
+const MATCH_POOL: i64 = 5_000;
+
+/// Search before create: children across the partnership who may be the one described, best
+/// first, each with its score and reasons. Open to anyone who may raise a concern; a candidate
+/// shows only what identifies a child (name, date of birth, postcode district), and the search
+/// is audited with its result count.
+pub async fn find_children<R: PersonRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    probe: &crate::matching::Probe,
+) -> Result<Vec<crate::matching::Candidate>> {
+    let d = authz::decide(actor, Action::RaiseConcern, None);
+    if !d.allow {
+        return Err(Error::Forbidden {
+            reason: d.reason.as_str().into(),
+        });
+    }
+    let mut errs = Vec::new();
+    if probe.given_name.trim().is_empty() && probe.family_name.trim().is_empty() {
+        errs.push(FieldError::new(
+            "given_name",
+            "Enter the child's first name or last name",
+        ));
+    }
+    if probe.given_name.chars().count() > 100 || probe.family_name.chars().count() > 100 {
+        errs.push(FieldError::new(
+            "family_name",
+            "Names must be 100 characters or fewer",
+        ));
+    }
+    if !errs.is_empty() {
+        return Err(Error::Validation(errs));
+    }
+    let initial = |s: &str| {
+        person::fold(s)
+            .chars()
+            .next()
+            .map(String::from)
+            .unwrap_or_default()
+    };
+    let mut dates = Vec::new();
+    if let Some(d) = probe.date_of_birth {
+        dates.push(d);
+        dates.extend(crate::matching::swapped(d));
+    }
+    let pool = tx
+        .match_pool(
+            &initial(&probe.family_name),
+            &initial(&probe.given_name),
+            &dates,
+            MATCH_POOL,
+        )
+        .await?;
+    let found = crate::matching::rank(probe, pool, 10);
+    let mut e = event(
+        ctx,
+        actor,
+        Category::Consultation,
+        "person.search",
+        Outcome::Success,
+        actor.user_id,
+        "user",
+    );
+    e.target_type = None;
+    e.target_id = None;
+    e.detail = Some(format!("{{\"results\":{}}}", found.len()));
+    tx.append(key, ctx.ids.new_id(), &e).await?;
+    Ok(found)
 }
 
 /// A concern as a professional writes it.
@@ -509,6 +609,39 @@ pub async fn create_child<R: PersonRepo + CaseRepo + AuditLog>(
     )
     .await?;
     Ok(p)
+}
+
+/// The child a concern is about, for the concern form: only someone who may raise concerns
+/// sees it, and the look is audited (it shows a name and date of birth).
+pub async fn concern_subject<R: PersonRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    person_id: Uuid,
+) -> Result<Person> {
+    let d = authz::decide(actor, Action::RaiseConcern, None);
+    if !d.allow {
+        return Err(Error::Forbidden {
+            reason: d.reason.as_str().into(),
+        });
+    }
+    let person = child(tx, person_id).await?;
+    tx.append(
+        key,
+        ctx.ids.new_id(),
+        &event(
+            ctx,
+            actor,
+            Category::Consultation,
+            "person.summary",
+            Outcome::Success,
+            person_id,
+            "person",
+        ),
+    )
+    .await?;
+    Ok(person)
 }
 
 /// Raise a concern about a child. The raiser's organisation becomes involved; the concern

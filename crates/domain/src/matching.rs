@@ -13,8 +13,26 @@ use time::{Date, Month};
 const NAME_GROUPS: &[&[&str]] = &[
     &["robert", "bob", "bobby", "rob", "robbie", "bert"],
     &["william", "will", "bill", "billy", "liam", "willy"],
-    &["elizabeth", "liz", "lizzie", "beth", "betty", "eliza", "libby", "elisabeth"],
-    &["katherine", "catherine", "kathryn", "kate", "katie", "cathy", "kat", "kitty"],
+    &[
+        "elizabeth",
+        "liz",
+        "lizzie",
+        "beth",
+        "betty",
+        "eliza",
+        "libby",
+        "elisabeth",
+    ],
+    &[
+        "katherine",
+        "catherine",
+        "kathryn",
+        "kate",
+        "katie",
+        "cathy",
+        "kat",
+        "kitty",
+    ],
     &["kayleigh", "kayley", "kaylee", "kayla", "kailey", "caley"],
     &["jessica", "jess", "jessie"],
     &["joseph", "joe", "joey"],
@@ -73,8 +91,13 @@ pub fn soundex(s: &str) -> String {
         'r' => '6',
         _ => '0',
     };
-    let s: Vec<char> = letters(s).chars().filter(char::is_ascii_alphabetic).collect();
-    let Some(first) = s.first() else { return String::new() };
+    let s: Vec<char> = letters(s)
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .collect();
+    let Some(first) = s.first() else {
+        return String::new();
+    };
     let mut out = first.to_ascii_uppercase().to_string();
     let mut last = code(*first);
     for c in &s[1..] {
@@ -99,7 +122,9 @@ pub fn soundex(s: &str) -> String {
 pub fn swapped(d: Date) -> Option<Date> {
     let month = Month::try_from(d.day()).ok()?;
     let day = u8::from(d.month());
-    Date::from_calendar_date(d.year(), month, day).ok().filter(|s| *s != d)
+    Date::from_calendar_date(d.year(), month, day)
+        .ok()
+        .filter(|s| *s != d)
 }
 
 fn name_part(typed: &str, stored: &str, label: &str, reasons: &mut Vec<String>) -> f64 {
@@ -112,16 +137,28 @@ fn name_part(typed: &str, stored: &str, label: &str, reasons: &mut Vec<String>) 
         return 1.0;
     }
     if label == "first name" && same_name_group(&a, &b) {
-        reasons.push(format!("{} and {} are forms of the same first name", cap(typed), cap(stored)));
+        reasons.push(format!(
+            "{} and {} are forms of the same first name",
+            cap(typed),
+            cap(stored)
+        ));
         return 0.85;
     }
     let jw = strsim::jaro_winkler(&a, &b);
     if jw >= 0.88 {
-        reasons.push(format!("{label} spelt similarly ({} / {})", cap(typed), cap(stored)));
+        reasons.push(format!(
+            "{label} spelt similarly ({} / {})",
+            cap(typed),
+            cap(stored)
+        ));
         return jw * 0.85;
     }
     if soundex(&a) == soundex(&b) {
-        reasons.push(format!("{label} sounds the same ({} / {})", cap(typed), cap(stored)));
+        reasons.push(format!(
+            "{label} sounds the same ({} / {})",
+            cap(typed),
+            cap(stored)
+        ));
         return 0.7;
     }
     if b.starts_with(&a) && a.len() >= 2 {
@@ -140,7 +177,12 @@ fn cap(s: &str) -> String {
 pub fn score(probe: &Probe, p: &Person) -> Candidate {
     let mut reasons = Vec::new();
     let given = name_part(&probe.given_name, &p.given_name, "first name", &mut reasons);
-    let family = name_part(&probe.family_name, &p.family_name, "last name", &mut reasons);
+    let family = name_part(
+        &probe.family_name,
+        &p.family_name,
+        "last name",
+        &mut reasons,
+    );
     // A family name typed as the given name and the other way round.
     let crossed = if given + family < 1.0 {
         let mut r = Vec::new();
@@ -181,13 +223,25 @@ pub fn score(probe: &Probe, p: &Person) -> Candidate {
         _ => 0.35,
     };
     let raw = names * 60.0 + dob * 40.0;
-    Candidate { person: p.clone(), score: raw.round().clamp(0.0, 100.0) as u32, reasons }
+    Candidate {
+        person: p.clone(),
+        score: raw.round().clamp(0.0, 100.0) as u32,
+        reasons,
+    }
 }
 
 /// The candidates worth showing, best first: at least 45 points, at most `limit`.
 pub fn rank(probe: &Probe, pool: Vec<Person>, limit: usize) -> Vec<Candidate> {
-    let mut out: Vec<Candidate> = pool.iter().map(|p| score(probe, p)).filter(|c| c.score >= 45).collect();
-    out.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.person.family_name.cmp(&b.person.family_name)));
+    let mut out: Vec<Candidate> = pool
+        .iter()
+        .map(|p| score(probe, p))
+        .filter(|c| c.score >= 45)
+        .collect();
+    out.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then_with(|| a.person.family_name.cmp(&b.person.family_name))
+    });
     out.truncate(limit);
     out
 }
@@ -227,12 +281,30 @@ mod tests {
     #[test]
     fn misspellings_nicknames_and_swapped_dates_still_match() {
         let kayleigh = p("Kayleigh", "Robinson", date!(2011 - 04 - 09));
-        let probe = Probe { given_name: "Kayley".into(), family_name: "Robinsen".into(), date_of_birth: Some(date!(2011 - 09 - 04)) };
+        let probe = Probe {
+            given_name: "Kayley".into(),
+            family_name: "Robinsen".into(),
+            date_of_birth: Some(date!(2011 - 09 - 04)),
+        };
         let c = score(&probe, &kayleigh);
         assert!(c.score >= 75, "{c:?}");
-        assert!(c.reasons.iter().any(|r| r.contains("forms of the same first name")), "{:?}", c.reasons);
-        assert!(c.reasons.iter().any(|r| r.contains("spelt similarly")), "{:?}", c.reasons);
-        assert!(c.reasons.iter().any(|r| r.contains("swapped")), "{:?}", c.reasons);
+        assert!(
+            c.reasons
+                .iter()
+                .any(|r| r.contains("forms of the same first name")),
+            "{:?}",
+            c.reasons
+        );
+        assert!(
+            c.reasons.iter().any(|r| r.contains("spelt similarly")),
+            "{:?}",
+            c.reasons
+        );
+        assert!(
+            c.reasons.iter().any(|r| r.contains("swapped")),
+            "{:?}",
+            c.reasons
+        );
 
         let other = p("Jordan", "Clarke", date!(2009 - 01 - 30));
         assert!(score(&probe, &other).score < 45);
@@ -244,10 +316,19 @@ mod tests {
     #[test]
     fn swapped_names() {
         let c = score(
-            &Probe { given_name: "Hussain".into(), family_name: "Amira".into(), date_of_birth: None },
+            &Probe {
+                given_name: "Hussain".into(),
+                family_name: "Amira".into(),
+                date_of_birth: None,
+            },
             &p("Amira", "Hussain", date!(2010 - 02 - 03)),
         );
-        assert!(c.reasons.iter().any(|r| r == "first and last names swapped"), "{c:?}");
+        assert!(
+            c.reasons
+                .iter()
+                .any(|r| r == "first and last names swapped"),
+            "{c:?}"
+        );
         assert!(c.score >= 45);
     }
 

@@ -26,6 +26,17 @@ pub trait PersonRepo: Send {
     fn insert_person(&mut self, person: &Person) -> impl Future<Output = Result<()>> + Send;
     fn get_person(&mut self, id: Uuid) -> impl Future<Output = Result<Option<Person>>> + Send;
     fn count_people(&mut self) -> impl Future<Output = Result<i64>> + Send;
+    /// The blocking step of search before create: children whose folded family name starts with
+    /// `family_initial`, or given name with `given_initial`, or born on one of `dates`; at most
+    /// `limit`. Empty initials match nothing. Not scoped: the caller shows only what is needed to
+    /// recognise a child and audits the search.
+    fn match_pool(
+        &mut self,
+        family_initial: &str,
+        given_initial: &str,
+        dates: &[time::Date],
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Person>>> + Send;
 }
 
 use crate::audit::{ChainKey, Event, Head, NewEvent};

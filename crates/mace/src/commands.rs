@@ -289,6 +289,7 @@ async fn load_demo_once(
         return Ok(());
     }
     load_demo_accounts(store, ctx, key).await?;
+    crate::demo_cases::load(store, ctx, key).await?;
     let generated = demo::people(seed, people, ctx.clock.now().date());
     insert_people(store, ctx, generated).await?;
     let now = ctx.clock.now();
@@ -304,17 +305,23 @@ async fn load_demo_once(
     Ok(())
 }
 
-/// Insert people in batches, one transaction per batch.
+/// Insert people in batches, one transaction per batch. Each child is made known to one of
+/// the organisations that hold case records, in turn, so it appears in someone's lists.
 async fn insert_people(store: &Store, ctx: &Ctx, people: Vec<NewPerson>) -> Result<usize> {
+    let orgs = crate::demo_cases::case_holding_orgs(store).await?;
     let mut added = 0;
-    for chunk in people.chunks(500) {
+    for (n, chunk) in people.chunks(500).enumerate() {
         let n = store
             .write(|tx| {
-                let chunk = chunk.to_vec();
+                let (chunk, orgs) = (chunk.to_vec(), orgs.clone());
                 let ctx = ctx.clone();
                 Box::pin(async move {
-                    for p in chunk {
-                        person::create(&ctx, tx, p).await?;
+                    for (i, p) in chunk.into_iter().enumerate() {
+                        let p = person::create(&ctx, tx, p).await?;
+                        if p.kind == person::PersonKind::Child && !orgs.is_empty() {
+                            let org = orgs[(n * 500 + i) % orgs.len()];
+                            crate::demo_cases::involve(tx, &ctx, p.id, org).await?;
+                        }
                     }
                     Ok(())
                 })

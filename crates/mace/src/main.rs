@@ -6,6 +6,7 @@
 
 mod commands;
 mod config;
+mod demo_cases;
 mod keys;
 
 use clap::{Args, Parser, Subcommand};

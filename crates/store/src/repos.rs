@@ -77,6 +77,26 @@ const PERSON_INSERT: &str = "INSERT INTO people (id, kind, given_name, family_na
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 const PERSON_COUNT: &str = "SELECT CAST(COUNT(*) AS BIGINT) FROM people";
 
+fn match_pool_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE kind = 'child' AND \
+             (family_name_folded LIKE $1 ESCAPE '\\' OR given_name_folded LIKE $2 ESCAPE '\\' \
+              OR date_of_birth = $3 OR date_of_birth = $4) \
+             ORDER BY family_name_folded, given_name_folded, id LIMIT $5"
+        )
+    })
+}
+
+/// `LIKE` pattern for "starts with this letter"; matches nothing for an empty initial.
+fn initial_pattern(initial: &str) -> String {
+    match initial.chars().next() {
+        Some(c) if c != '%' && c != '_' && c != '\\' => format!("{c}%"),
+        _ => String::new(),
+    }
+}
+
 fn person_by_id() -> &'static str {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     SQL.get_or_init(|| format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = $1"))
@@ -112,6 +132,31 @@ impl PersonRepo for Tx {
             .await)
         .map_err(db_err)?;
         row.map(Person::try_from).transpose()
+    }
+
+    async fn match_pool(
+        &mut self,
+        family_initial: &str,
+        given_initial: &str,
+        dates: &[Date],
+        limit: i64,
+    ) -> Result<Vec<Person>> {
+        let sql = match_pool_sql();
+        let (f, g) = (
+            initial_pattern(family_initial),
+            initial_pattern(given_initial),
+        );
+        let (d1, d2) = (dates.first().copied(), dates.get(1).copied());
+        let rows = on_both!(self, |c| sqlx::query_as::<_, PersonRow>(sql)
+            .bind(&f)
+            .bind(&g)
+            .bind(d1)
+            .bind(d2)
+            .bind(limit)
+            .fetch_all(c)
+            .await)
+        .map_err(db_err)?;
+        rows.into_iter().map(Person::try_from).collect()
     }
 
     async fn count_people(&mut self) -> Result<i64> {

@@ -31,12 +31,20 @@ pub struct StatusResponse {
                        Every error has the `Error` shape with a stable `code`.",
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
     ),
-    paths(status, openapi_json, crate::tokens::me),
+    paths(status, openapi_json, crate::tokens::me, crate::cases_api::list,
+          crate::cases_api::search, crate::cases_api::record, crate::cases_api::raise,
+          crate::cases_api::concern),
     components(schemas(StatusResponse, ErrorBody, ErrorDetail, ErrorCode, FieldErrorDto,
-                       crate::tokens::MeResponse, crate::tokens::TokenInfo)),
+                       crate::tokens::MeResponse, crate::tokens::TokenInfo,
+                       crate::cases_api::ChildDto, crate::cases_api::ChildrenDto,
+                       crate::cases_api::ChildSearch, crate::cases_api::ChronologyDto,
+                       crate::cases_api::RecordDto, crate::cases_api::NewConcernDto,
+                       crate::cases_api::ConcernDto, crate::cases_api::WordingDto)),
     modifiers(&BearerAuth),
     tags((name = "meta", description = "About the service itself"),
-         (name = "identity", description = "Who is calling"))
+         (name = "identity", description = "Who is calling"),
+         (name = "children", description = "Children's records the caller may see"),
+         (name = "concerns", description = "Raising and reading concerns"))
 )]
 struct ApiDoc;
 
@@ -74,6 +82,14 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/status", get(status))
         .route("/openapi.json", get(openapi_json))
         .route("/me", get(crate::tokens::me))
+        .route("/children", get(crate::cases_api::list))
+        .route(
+            "/children/search",
+            axum::routing::post(crate::cases_api::search),
+        )
+        .route("/children/{id}", get(crate::cases_api::record))
+        .route("/concerns", axum::routing::post(crate::cases_api::raise))
+        .route("/concerns/{id}", get(crate::cases_api::concern))
 }
 
 /// The service's name, version and status.

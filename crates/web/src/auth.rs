@@ -226,6 +226,11 @@ fn clear_cookie(name: &str) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// Replace the session cookie (after a step-up rotated the session).
+pub(crate) fn with_session_cookie(res: Response, token: &str) -> Response {
+    with_cookies(res, &[set_cookie(SESSION_COOKIE, token)])
+}
+
 fn with_cookies(mut res: Response, cookies: &[HeaderValue]) -> Response {
     for c in cookies {
         res.headers_mut().append(header::SET_COOKIE, c.clone());
@@ -630,7 +635,7 @@ pub(crate) async fn enrol_form(
 }
 
 /// Refuse a second-factor attempt while the account or address is throttled.
-async fn mfa_wait(
+pub(crate) async fn mfa_wait(
     state: &AppState,
     auth: &Auth,
     origin: &Origin,

@@ -46,13 +46,62 @@ fn last_sunday(year: i32, month: time::Month) -> OffsetDateTime {
 }
 
 pub fn date(t: OffsetDateTime) -> String {
-    let t = uk(t);
+    day(uk(t).date())
+}
+
+/// A calendar date the GOV.UK way: `9 April 2011`.
+pub fn day(d: time::Date) -> String {
     format!(
         "{} {} {}",
-        t.day(),
-        MONTHS[usize::from(u8::from(t.month())) - 1],
-        t.year()
+        d.day(),
+        MONTHS[usize::from(u8::from(d.month())) - 1],
+        d.year()
     )
+}
+
+/// How long something has waited, in words: `3 hours`, `2 days`.
+pub fn waited(d: time::Duration) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    if d.whole_hours() < 1 {
+        plural(d.whole_minutes().max(0), "minute")
+    } else if d.whole_hours() < 48 {
+        plural(d.whole_hours(), "hour")
+    } else {
+        plural(d.whole_days(), "day")
+    }
+}
+
+/// Parse the three boxes of a GOV.UK date input. All empty is `Ok(None)`; anything else must
+/// be a real date, or the message says what is wrong.
+pub fn date_input(
+    day: &str,
+    month: &str,
+    year: &str,
+    what: &str,
+) -> Result<Option<time::Date>, String> {
+    let (d, m, y) = (day.trim(), month.trim(), year.trim());
+    if d.is_empty() && m.is_empty() && y.is_empty() {
+        return Ok(None);
+    }
+    let missing: Vec<&str> = [("day", d), ("month", m), ("year", y)]
+        .iter()
+        .filter(|(_, v)| v.is_empty())
+        .map(|(k, _)| *k)
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!("{what} must include a {}", missing.join(" and ")));
+    }
+    let (Ok(d), Ok(m), Ok(y)) = (d.parse::<u8>(), m.parse::<u8>(), y.parse::<i32>()) else {
+        return Err(format!("{what} must be a real date"));
+    };
+    if !(1900..=2200).contains(&y) {
+        return Err(format!("{what} must have a 4-digit year, like 2011"));
+    }
+    time::Month::try_from(m)
+        .ok()
+        .and_then(|m| time::Date::from_calendar_date(y, m, d).ok())
+        .map(Some)
+        .ok_or_else(|| format!("{what} must be a real date"))
 }
 
 pub fn date_time(t: OffsetDateTime) -> String {
@@ -109,5 +158,29 @@ mod tests {
             date_time(datetime!(2026-10-25 01:30 UTC)),
             "25 October 2026 at 1:30am"
         );
+    }
+
+    #[test]
+    fn date_inputs_are_all_or_nothing_and_real() {
+        assert_eq!(date_input("", " ", "", "Date of birth"), Ok(None));
+        assert_eq!(
+            date_input("9", "4", "2011", "Date of birth"),
+            Ok(Some(time::macros::date!(2011 - 04 - 09)))
+        );
+        assert_eq!(
+            date_input("9", "", "", "Date of birth"),
+            Err("Date of birth must include a month and year".into())
+        );
+        assert_eq!(
+            date_input("31", "2", "2011", "Date of birth"),
+            Err("Date of birth must be a real date".into())
+        );
+        assert_eq!(
+            date_input("1", "2", "11", "Date of birth"),
+            Err("Date of birth must have a 4-digit year, like 2011".into())
+        );
+        assert_eq!(waited(time::Duration::minutes(5)), "5 minutes");
+        assert_eq!(waited(time::Duration::hours(25)), "25 hours");
+        assert_eq!(waited(time::Duration::days(3)), "3 days");
     }
 }

@@ -8,6 +8,8 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod cases;
+mod cases_api;
 pub mod components;
 pub mod error;
 pub mod format;
@@ -95,6 +97,28 @@ fn routes(state: &AppState) -> Router<AppState> {
             "/account/password",
             get(auth::password_form).post(auth::change_password),
         )
+        .route("/children", get(cases::children))
+        .route(
+            "/children/search",
+            axum::routing::post(cases::children_search),
+        )
+        .route("/children/new", axum::routing::post(cases::new_child))
+        .route("/children/{id}", get(cases::record))
+        .route(
+            "/children/{id}/break-glass",
+            get(cases::break_glass_form).post(cases::break_glass),
+        )
+        .route("/children/{id}/access-log", get(cases::access_log))
+        .route("/privacy-queue", get(cases::privacy_queue))
+        .route("/concerns", get(cases::concerns))
+        .route("/concerns/new", get(cases::find_form))
+        .route("/concerns/find", axum::routing::post(cases::find))
+        .route(
+            "/concerns/new/{person_id}",
+            get(cases::concern_form).post(cases::raise),
+        )
+        .route("/concerns/{id}", get(cases::concern))
+        .route("/concerns/{id}/triage", axum::routing::post(cases::triage))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/assets/{hash}/{*name}", get(assets::serve))

@@ -77,22 +77,33 @@ impl Layout {
         auth: Option<&crate::auth::Auth>,
     ) -> Self {
         let full = auth.is_some_and(crate::auth::Auth::full);
-        let items: &[(&'static str, &'static str)] = match (full, auth) {
-            (true, _) => &[
-                ("/", "Home"),
-                ("/account", "Your account"),
-                ("/sign-out", "Sign out"),
-            ],
-            (false, Some(_)) => &[("/", "Home"), ("/sign-out", "Sign out")],
-            (false, None) => &[("/", "Home"), ("/sign-in", "Sign in")],
-        };
+        let mut items: Vec<(&'static str, &'static str)> = vec![("/", "Home")];
+        match (full, auth) {
+            (true, Some(a)) => {
+                use mace_domain::authz::Role;
+                let roles = &a.user.roles;
+                if roles.iter().any(|r| r.reads_case_data()) {
+                    items.push(("/children", "Children"));
+                }
+                items.push(("/concerns", "Concerns"));
+                if roles.contains(&Role::PrivacyOfficer) {
+                    items.push(("/privacy-queue", "Access to review"));
+                }
+                items.push(("/account", "Your account"));
+                items.push(("/sign-out", "Sign out"));
+            }
+            (_, Some(_)) => items.push(("/sign-out", "Sign out")),
+            (_, None) => items.push(("/sign-in", "Sign in")),
+        }
         let nav = items
-            .iter()
-            .copied()
+            .into_iter()
             .map(|(href, text)| NavItem {
                 href,
                 text,
-                current: path == href,
+                current: path == href
+                    || (href != "/"
+                        && path.starts_with(href)
+                        && path[href.len()..].starts_with('/')),
             })
             .collect();
         Self {

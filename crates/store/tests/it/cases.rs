@@ -394,8 +394,64 @@ async fn concerns_and_chronology_round_trip(db: &TestDb) {
     assert!(queue.is_empty(), "triaged concerns leave the queue");
 }
 
+/// The blocking step of search before create: by initial of either name or by date of birth,
+/// children only, unscoped, and an empty initial matches nothing.
+async fn match_pool_blocks_by_initials_and_dates(db: &TestDb) {
+    db.store()
+        .write(move |tx| {
+            Box::pin(async move {
+                for (n, g, f, d) in [
+                    (1u128, "Kayleigh", "Harrison", date!(2011 - 04 - 09)),
+                    (2, "Caley", "Smith", date!(2011 - 09 - 04)),
+                    (3, "Bob", "Hughes", date!(2010 - 01 - 01)),
+                    (4, "Ann", "Jones", date!(2009 - 02 - 02)),
+                ] {
+                    tx.insert_person(&Person {
+                        date_of_birth: Some(d),
+                        ..child(300 + n, g, f)
+                    })
+                    .await?;
+                }
+                tx.insert_person(&Person {
+                    kind: PersonKind::ParentCarer,
+                    ..child(399, "Karen", "Harrison")
+                })
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+    let pool = |f: &'static str, g: &'static str, dates: Vec<time::Date>| {
+        let store = db.store();
+        async move {
+            let mut names = store
+                .read(move |tx| {
+                    let dates = dates.clone();
+                    Box::pin(async move { tx.match_pool(f, g, &dates, 100).await })
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| p.given_name)
+                .collect::<Vec<_>>();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(pool("h", "", vec![]).await, vec!["Bob", "Kayleigh"]);
+    assert_eq!(pool("", "k", vec![]).await, vec!["Kayleigh"]);
+    assert_eq!(
+        pool("x", "x", vec![date!(2011 - 04 - 09), date!(2011 - 09 - 04)]).await,
+        vec!["Caley", "Kayleigh"]
+    );
+    assert_eq!(pool("", "", vec![]).await, Vec::<String>::new());
+    assert_eq!(pool("%", "_", vec![]).await, Vec::<String>::new());
+}
+
 mace_testkit::contract_tests!(
     scope_filter_agrees_with_the_policy,
     children_search_by_name_prefix,
+    match_pool_blocks_by_initials_and_dates,
     concerns_and_chronology_round_trip,
 );

@@ -6,6 +6,8 @@
 mod api;
 mod assets;
 mod auth;
+mod browser;
+mod cases;
 mod fixtures;
 mod headers;
 mod pages;

@@ -1,0 +1,153 @@
+//! Demo casework: a few named synthetic children with records and concerns, created through
+//! the same domain services (and audit) as real work, and every generated child made known to
+//! one demo organisation so lists are not empty. Never graphic; the names are invented.
+
+use anyhow::{Context, Result};
+use mace_domain::audit::ChainKey;
+use mace_domain::authz::OrgType;
+use mace_domain::cases::{self, ExploitationType, Involvement, InvolvementReason, NewConcern};
+use mace_domain::identity::model::Email;
+use mace_domain::person::{Gender, NewPerson, PersonKind, PersonName};
+use mace_domain::ports::{CaseRepo, IdentityRepo};
+use mace_domain::postcode::Postcode;
+use mace_domain::{Ctx, Error};
+use mace_store::{Store, Tx};
+use time::{Date, Month};
+use uuid::Uuid;
+
+/// A named demo child: who records them, and the concern raised, if any.
+struct DemoChild {
+    given: &'static str,
+    family: &'static str,
+    born: (i32, Month, u8),
+    gender: Gender,
+    postcode: &'static str,
+    recorded_by: &'static str,
+    concern: Option<(&'static str, &'static [ExploitationType], &'static str)>,
+}
+
+const CHILDREN: &[DemoChild] = &[
+    DemoChild {
+        given: "Kayleigh",
+        family: "Harrison",
+        born: (2011, Month::April, 9),
+        gender: Gender::Female,
+        postcode: "SS1 2AB",
+        recorded_by: "dsl@school.demo.invalid",
+        concern: None,
+    },
+    DemoChild {
+        given: "Jayden",
+        family: "Okoye",
+        born: (2010, Month::September, 23),
+        gender: Gender::Male,
+        postcode: "RM17 6AB",
+        recorded_by: "social.worker@csc.demo.invalid",
+        concern: Some((
+            "social.worker@csc.demo.invalid",
+            &[ExploitationType::CountyLines, ExploitationType::Criminal],
+            "Jayden was reported missing overnight and returned with a new phone and cash he could \
+             not explain. His mother says older young people have been collecting him from home.",
+        )),
+    },
+    DemoChild {
+        given: "Amira",
+        family: "Hussain",
+        born: (2009, Month::December, 2),
+        gender: Gender::Female,
+        postcode: "CM1 4XY",
+        recorded_by: "worker@exploitation.demo.invalid",
+        concern: Some((
+            "worker@exploitation.demo.invalid",
+            &[ExploitationType::Online, ExploitationType::Sexual],
+            "Amira told her youth worker that an adult she met online has been sending her gifts \
+             and asking her to keep their messages secret.",
+        )),
+    },
+];
+
+fn new_child(c: &DemoChild) -> Result<NewPerson> {
+    let bad = |e: mace_domain::FieldError| anyhow::anyhow!("demo child: {}", e.message);
+    Ok(NewPerson {
+        kind: PersonKind::Child,
+        given_name: PersonName::parse("given_name", c.given).map_err(bad)?,
+        family_name: PersonName::parse("family_name", c.family).map_err(bad)?,
+        date_of_birth: Some(
+            Date::from_calendar_date(c.born.0, c.born.1, c.born.2)
+                .context("demo child: bad date")?,
+        ),
+        dob_approximate: false,
+        gender: c.gender,
+        postcode: Some(Postcode::parse(c.postcode).map_err(bad)?),
+    })
+}
+
+async fn user(tx: &mut Tx, email: &str) -> mace_domain::Result<mace_domain::identity::model::User> {
+    let email = Email::parse(email).map_err(|e| Error::Validation(vec![e]))?;
+    tx.find_user_by_email(&email)
+        .await?
+        .ok_or_else(|| Error::store("a demo account is missing"))
+}
+
+/// Create the named demo children and their concerns.
+pub async fn load(store: &Store, ctx: &Ctx, key: &ChainKey) -> Result<()> {
+    let people: Vec<(NewPerson, &'static DemoChild)> = CHILDREN
+        .iter()
+        .map(|c| new_child(c).map(|p| (p, c)))
+        .collect::<Result<_>>()?;
+    store
+        .write(|tx| {
+            let (ctx, key, people) = (ctx.clone(), key.clone(), people.clone());
+            Box::pin(async move {
+                let now = ctx.clock.now();
+                for (new, c) in people {
+                    let by = user(tx, c.recorded_by).await?;
+                    let actor = cases::load_actor(tx, &by, Some(now), now).await?;
+                    let child = cases::create_child(&ctx, tx, &key, &actor, new).await?;
+                    if let Some((raiser, types, narrative)) = c.concern {
+                        let by = user(tx, raiser).await?;
+                        let actor = cases::load_actor(tx, &by, Some(now), now).await?;
+                        let concern = NewConcern {
+                            narrative: narrative.into(),
+                            exploitation_types: types.to_vec(),
+                            ..NewConcern::default()
+                        };
+                        cases::raise_concern(&ctx, tx, &key, &actor, child.id, &concern).await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await
+        .context("cannot create the demo casework")
+}
+
+/// The organisations generated children are shared out among (those that hold case records).
+pub async fn case_holding_orgs(store: &Store) -> Result<Vec<Uuid>> {
+    let orgs = store
+        .read(|tx| Box::pin(async move { tx.list_orgs().await }))
+        .await
+        .context("cannot list organisations")?;
+    Ok(orgs
+        .into_iter()
+        .filter(|o| !matches!(o.org_type, OrgType::Partnership | OrgType::LocalAuthority))
+        .map(|o| o.id)
+        .collect())
+}
+
+/// Make a generated child known to one organisation (its record's lead).
+pub async fn involve(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    person_id: Uuid,
+    org_id: Uuid,
+) -> mace_domain::Result<()> {
+    tx.insert_involvement(&Involvement {
+        person_id,
+        org_id,
+        reason: InvolvementReason::Recorded,
+        is_lead: true,
+        created_at: ctx.clock.now(),
+    })
+    .await
+}
