@@ -3,70 +3,11 @@
 //! API tokens and signing out, each page checked with axe; and the same flow with JavaScript off.
 
 use super::harness::{E2e, Js, run};
+use super::steps::*;
 use fantoccini::Locator;
 use mace_domain::identity::totp;
 
 const EMAIL: &str = "dsl@school.demo.invalid";
-const PASSWORD: &str = "demo-password-for-mace";
-
-async fn fill(t: &E2e, css: &str, text: &str) {
-    let el = t
-        .client()
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
-    el.clear().await.expect("clear");
-    el.send_keys(text).await.expect("type");
-}
-
-async fn press(t: &E2e, css: &str) {
-    t.client()
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .expect("click");
-}
-
-/// Wait for a navigation to land on `path` with a page whose `h1` contains `heading` (a form
-/// post's redirect can finish after `click` returns; elements of the old page go stale).
-async fn settle(t: &E2e, path: &str, heading: &str) {
-    let mut last = String::new();
-    for _ in 0..150 {
-        if t.current_path().await == path
-            && let Ok(h1) = t.client().find(Locator::Css("h1")).await
-            && let Ok(text) = h1.text().await
-        {
-            if text.contains(heading) {
-                return;
-            }
-            last = text;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!(
-        "expected {path} with heading {heading:?}; at {} with heading {last:?}",
-        t.current_path().await
-    );
-}
-
-/// Wait for an element to appear on the current page.
-async fn appears(t: &E2e, css: &str) {
-    for _ in 0..150 {
-        if t.exists(css).await {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("{css} did not appear on {}", t.current_path().await);
-}
-
-fn current_code(secret: &[u8]) -> String {
-    let now = mace_domain::Clock::now(&mace_domain::SystemClock);
-    let step = u64::try_from(totp::step_at(now)).expect("positive step");
-    format!("{:06}", totp::hotp(secret, step, 6))
-}
 
 async fn flow(t: &E2e, axe: bool) {
     t.goto("/account").await;

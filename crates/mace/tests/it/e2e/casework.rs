@@ -1,0 +1,192 @@
+//! Issue 4's "done when", as a new user would do it in a real browser with the demo data: a
+//! teacher finds a child under a misspelt name and raises a concern; the school's safeguarding
+//! lead triages it; a social worker with no relationship to the child is refused. Every page is
+//! checked with axe (JavaScript on), the same journey works with JavaScript off, and no URL
+//! ever carries a name or date of birth (DATA-02).
+
+use super::harness::{E2e, Js, run};
+use super::steps::*;
+
+const TEACHER: &str = "teacher@school.demo.invalid";
+const LEAD: &str = "dsl@school.demo.invalid";
+const SOCIAL_WORKER: &str = "social.worker@csc.demo.invalid";
+
+async fn check(t: &E2e, heading: &str, axe: bool) {
+    t.assert_page_shape(heading).await;
+    let url = t
+        .client()
+        .current_url()
+        .await
+        .expect("url")
+        .to_string()
+        .to_lowercase();
+    for personal in ["kayl", "harri", "2011"] {
+        assert!(!url.contains(personal), "personal data in a URL: {url}");
+    }
+    if axe {
+        t.assert_axe_clean().await;
+    }
+}
+
+async fn journey(t: &E2e, axe: bool) {
+    // The teacher: search with a misspelt name and a swapped date, choose, raise.
+    sign_in_and_enrol(t, TEACHER).await;
+    settle(t, "/account", "Your account").await;
+    t.goto("/concerns").await;
+    settle(t, "/concerns", "Concerns").await;
+    check(t, "Concerns", axe).await;
+    press(t, "a.govuk-button[href='/concerns/new']").await;
+    settle(t, "/concerns/new", "Find the child").await;
+    check(t, "Find the child", axe).await;
+    fill(t, "#given_name", "Kayley").await;
+    fill(t, "#family_name", "Harison").await;
+    fill(t, "#dob-day", "4").await;
+    fill(t, "#dob-month", "9").await;
+    fill(t, "#dob-year", "2011").await;
+    press(t, "form[action='/concerns/find'] button[type=submit]").await;
+    appears(t, "#candidates").await;
+    check(t, "Find the child", axe).await;
+    let best = t.text("#candidates tbody tr:first-child").await;
+    assert!(best.contains("Kayleigh Harrison"), "{best}");
+    assert!(best.contains("swapped"), "the reasons are shown: {best}");
+    let choose = t
+        .attr("#candidates tbody tr:first-child a", "href")
+        .await
+        .expect("a choose link");
+    let child_id = choose.trim_start_matches("/concerns/new/").to_string();
+    press(t, "#candidates tbody tr:first-child a").await;
+    settle(t, &choose, "Raise a concern").await;
+    check(t, "Raise a concern", axe).await;
+    assert!(t.text("main").await.contains("call 999"));
+
+    press(t, "form button[type=submit]").await;
+    appears(t, ".govuk-error-summary").await;
+    check(t, "Raise a concern", axe).await;
+    fill(
+        t,
+        "#narrative",
+        "Seen getting into a car with two older teenagers after school; she looked frightened.",
+    )
+    .await;
+    press(t, "#type_criminal").await;
+    fill(t, "#location", "Outside the school gates").await;
+    press(t, "form button[type=submit]").await;
+    appears(t, "#concern-status").await;
+    check(t, "Concern", axe).await;
+    assert!(t.text("main").await.contains("Your concern has been sent"));
+    let concern_path = t.current_path().await;
+    sign_out(t).await;
+
+    // The safeguarding lead: the concern waits in the queue; triage it.
+    sign_in_and_enrol(t, LEAD).await;
+    settle(t, "/account", "Your account").await;
+    t.goto("/concerns").await;
+    settle(t, "/concerns", "Concerns").await;
+    check(t, "Concerns", axe).await;
+    let queue = t.text("#queue").await;
+    assert!(queue.contains("Kayleigh Harrison"), "{queue}");
+    press(t, &format!("#queue a[href='{concern_path}']")).await;
+    settle(t, &concern_path, "Concern").await;
+    check(t, "Concern", axe).await;
+    press(t, "#decision-refer_exploitation_service").await;
+    fill(
+        t,
+        "#rationale",
+        "Indicators of criminal exploitation; refer to the exploitation service today.",
+    )
+    .await;
+    press(t, "form[action$='/triage'] button[type=submit]").await;
+    appears(t, "#triage-outcome").await;
+    check(t, "Concern", axe).await;
+    assert_eq!(
+        t.text("#decision").await,
+        "Refer to the exploitation service"
+    );
+    // The lead opens the child's record: the chronology shows both entries.
+    t.goto(&format!("/children/{child_id}")).await;
+    settle(t, &format!("/children/{child_id}"), "Kayleigh Harrison").await;
+    check(t, "Kayleigh Harrison", axe).await;
+    let chronology = t.text("#chronology").await;
+    assert!(
+        chronology.contains("Concern raised") && chronology.contains("Concern triaged"),
+        "{chronology}"
+    );
+    t.goto(&format!("/children/{child_id}/access-log")).await;
+    settle(
+        t,
+        &format!("/children/{child_id}/access-log"),
+        "Who has seen this record",
+    )
+    .await;
+    check(t, "Who has seen this record", axe).await;
+    t.goto("/children").await;
+    settle(t, "/children", "Children").await;
+    check(t, "Children", axe).await;
+    sign_out(t).await;
+
+    // A social worker with no relationship to the child is refused.
+    sign_in_and_enrol(t, SOCIAL_WORKER).await;
+    settle(t, "/account", "Your account").await;
+    t.goto(&format!("/children/{child_id}")).await;
+    settle(
+        t,
+        &format!("/children/{child_id}"),
+        "You cannot see this record",
+    )
+    .await;
+    check(t, "You cannot see this record", axe).await;
+    let main = t.text("main").await;
+    assert!(
+        !main.contains("Harrison"),
+        "the refusal shows nothing: {main}"
+    );
+    // Breaking the glass (the second factor was entered minutes ago, so no code is asked).
+    press(t, &format!("a[href='/children/{child_id}/break-glass']")).await;
+    settle(
+        t,
+        &format!("/children/{child_id}/break-glass"),
+        "Break-glass access",
+    )
+    .await;
+    check(t, "Break-glass access", axe).await;
+    fill(
+        t,
+        "#reason",
+        "Child found at the station late at night; need the lead contact now.",
+    )
+    .await;
+    press(t, "form button[type=submit]").await;
+    settle(t, &format!("/children/{child_id}"), "Kayleigh Harrison").await;
+    assert!(t.text("#access-basis").await.contains("break-glass"));
+    sign_out(t).await;
+
+    // The privacy officer sees the break-glass and the refusal to review.
+    sign_in_and_enrol(t, "privacy@partnership.demo.invalid").await;
+    settle(t, "/account", "Your account").await;
+    t.goto("/privacy-queue").await;
+    settle(t, "/privacy-queue", "Access to review").await;
+    check(t, "Access to review", axe).await;
+    let queue = t.text("#access").await;
+    assert!(
+        queue.contains("Break-glass access") && queue.contains("Refused"),
+        "{queue}"
+    );
+}
+
+#[test]
+fn e2e_teacher_raises_a_concern_lead_triages_unrelated_worker_refused() {
+    run(
+        "e2e_teacher_raises_a_concern_lead_triages_unrelated_worker_refused",
+        Js::On,
+        async |t| journey(t, true).await,
+    );
+}
+
+#[test]
+fn e2e_casework_works_without_javascript() {
+    run(
+        "e2e_casework_works_without_javascript",
+        Js::Off,
+        async |t| journey(t, false).await,
+    );
+}
