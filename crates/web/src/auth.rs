@@ -292,6 +292,16 @@ pub(crate) async fn session_context(
             Err(e) => return e.into_response(),
         }
     }
+    // An account made by an administrator starts with a temporary password: nothing else opens
+    // until it is replaced.
+    if auth
+        .0
+        .as_ref()
+        .is_some_and(crate::admin::must_change_password)
+        && !crate::admin::allowed_with_temporary_password(req.uri().path())
+    {
+        return Redirect::to("/account/password").into_response();
+    }
     req.extensions_mut().insert(auth);
     next.run(req).await
 }
@@ -950,6 +960,8 @@ pub struct PasswordPage {
     pub layout: Layout,
     pub form: FormState,
     pub csrf: String,
+    /// The account still has the temporary password an administrator set.
+    pub temporary: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -975,6 +987,7 @@ fn render_password(
         layout: Layout::from_ctx(state, ctx, &title),
         form,
         csrf: auth.session.csrf_secret.clone(),
+        temporary: crate::admin::must_change_password(auth),
     }
     .render()?)
 }

@@ -5,6 +5,7 @@
 //!
 //! The binary wires it: build an [`AppState`], call [`router`], hand the result to `axum::serve`.
 
+pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -110,6 +111,24 @@ fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/children/{id}/access-log", get(cases::access_log))
         .route("/privacy-queue", get(cases::privacy_queue))
+        .route("/admin", get(admin::index))
+        .route(
+            "/admin/organisations",
+            axum::routing::post(admin::create_org),
+        )
+        .route(
+            "/admin/users/new",
+            get(admin::new_user_form).post(admin::create_user),
+        )
+        .route("/admin/users/{id}", get(admin::user))
+        .route(
+            "/admin/users/{id}/roles",
+            axum::routing::post(admin::set_roles),
+        )
+        .route(
+            "/admin/users/{id}/status",
+            axum::routing::post(admin::set_status),
+        )
         .route("/concerns", get(cases::concerns))
         .route("/concerns/new", get(cases::find_form))
         .route("/concerns/find", axum::routing::post(cases::find))

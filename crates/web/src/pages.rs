@@ -89,6 +89,9 @@ impl Layout {
                 if roles.contains(&Role::PrivacyOfficer) {
                     items.push(("/privacy-queue", "Access to review"));
                 }
+                if roles.contains(&Role::PartnershipAdmin) {
+                    items.push(("/admin", "Administration"));
+                }
                 items.push(("/account", "Your account"));
                 items.push(("/sign-out", "Sign out"));
             }

@@ -143,3 +143,117 @@ pub async fn create_user<R: IdentityRepo + AuditLog>(
     tx.append(key, ctx.ids.new_id(), &e).await?;
     Ok(user)
 }
+
+/// May this actor administer organisations and users? (The partnership administrator.)
+pub fn may_administer(actor: &crate::authz::Actor) -> Result<AdminActor> {
+    let d = crate::authz::decide(actor, crate::authz::Action::ManageUsers, None);
+    if d.allow {
+        Ok(AdminActor::User {
+            user_id: actor.user_id,
+            org_id: actor.org_id,
+        })
+    } else {
+        Err(Error::Forbidden {
+            reason: d.reason.as_str().into(),
+        })
+    }
+}
+
+/// Roles a partnership administrator may give. Running the service (system administrator) is
+/// granted by the operator with `mace user add`, not from the web.
+pub fn assignable(role: Role) -> bool {
+    role != Role::SystemAdmin
+}
+
+/// Mark a new account's password as temporary: it must be changed at first sign-in.
+pub async fn mark_temporary_password<R: IdentityRepo>(tx: &mut R, mut user: User) -> Result<User> {
+    user.password_changed_at = None;
+    tx.update_user(&user).await?;
+    Ok(user)
+}
+
+/// Change a user's roles (effective on their next request: roles are read per request).
+pub async fn set_roles<R: IdentityRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    by: &AdminActor,
+    user_id: Uuid,
+    roles: Vec<Role>,
+) -> Result<User> {
+    if roles.is_empty() {
+        return Err(Error::validation("roles", "Choose at least one role"));
+    }
+    let mut user = tx.get_user(user_id).await?.ok_or(Error::NotFound)?;
+    if let Some(r) = roles
+        .iter()
+        .find(|r| !assignable(**r) && !user.roles.contains(r))
+    {
+        return Err(Error::validation(
+            "roles",
+            &format!("{} can only be given by the service operator", r.label()),
+        ));
+    }
+    user.roles = roles;
+    user.updated_at = ctx.clock.now();
+    tx.update_user(&user).await?;
+    let mut e = event(ctx, by, "user.roles", "user", user.id);
+    e.detail = Some(format!(
+        "{{\"roles\":\"{}\"}}",
+        user.roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    ));
+    tx.append(key, ctx.ids.new_id(), &e).await?;
+    Ok(user)
+}
+
+/// Disable an account (a leaver, or suspected misuse: every session ends at once) or enable it
+/// again. An administrator cannot disable themselves.
+pub async fn set_enabled<R: IdentityRepo + crate::ports::SessionRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    by: &AdminActor,
+    user_id: Uuid,
+    enabled: bool,
+) -> Result<User> {
+    if let AdminActor::User { user_id: me, .. } = by
+        && *me == user_id
+        && !enabled
+    {
+        return Err(Error::Conflict(
+            "you cannot disable your own account".into(),
+        ));
+    }
+    let mut user = tx.get_user(user_id).await?.ok_or(Error::NotFound)?;
+    let now = ctx.clock.now();
+    user.status = if enabled {
+        if user.password_hash.is_some() {
+            UserStatus::Active
+        } else {
+            UserStatus::Invited
+        }
+    } else {
+        UserStatus::Disabled
+    };
+    user.updated_at = now;
+    tx.update_user(&user).await?;
+    if !enabled {
+        tx.revoke_user_sessions(user.id, now, None).await?;
+    }
+    let action = if enabled {
+        "user.enable"
+    } else {
+        "user.disable"
+    };
+    tx.append(
+        key,
+        ctx.ids.new_id(),
+        &event(ctx, by, action, "user", user.id),
+    )
+    .await?;
+    Ok(user)
+}

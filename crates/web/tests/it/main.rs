@@ -3,6 +3,7 @@
 // A test binary: its helpers (not only `#[test]` fns) may unwrap and panic.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin;
 mod api;
 mod assets;
 mod auth;

@@ -12,6 +12,7 @@
 //! screenshot, the page source and the server log in `.e2e-artifacts/`. `MACE_E2E_JOBS` caps how
 //! many browsers run at once (default 2).
 
+mod admin;
 mod casework;
 mod harness;
 mod pages;

@@ -1,0 +1,562 @@
+//! The partnership administrator's pages (issue 3): organisations and user accounts. An
+//! administrator sees staff accounts, never case data. A new account gets a one-time temporary
+//! password, shown once, that must be changed at first sign-in (then the second factor is
+//! enrolled as for everyone).
+
+use crate::AppState;
+use crate::auth::{Auth, FormState, SignedIn, form_reply, hashing};
+use crate::cases::with_actor;
+use crate::error::WebError;
+use crate::pages::{Layout, PageContext};
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use mace_domain::audit::{Category, NewEvent, Outcome};
+use mace_domain::authz::{OrgType, Role};
+use mace_domain::identity::admin::{self, NewUser};
+use mace_domain::identity::model::{Email, Organisation, User, UserStatus};
+use mace_domain::identity::password;
+use mace_domain::ports::{AuditLog, IdentityRepo};
+use mace_domain::{Error, FieldError};
+use rand::Rng;
+use serde::Deserialize;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// A user in the administrator's table.
+pub struct UserRow {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub org: String,
+    pub roles: String,
+    pub status: &'static str,
+    pub mfa: bool,
+}
+
+fn status_label(s: UserStatus) -> &'static str {
+    match s {
+        UserStatus::Invited => "Invited",
+        UserStatus::Active => "Active",
+        UserStatus::Disabled => "Disabled",
+    }
+}
+
+fn roles_text(u: &User) -> String {
+    u.roles
+        .iter()
+        .map(|r| r.label())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[derive(Template)]
+#[template(path = "admin/index.html")]
+pub struct AdminPage {
+    pub layout: Layout,
+    pub orgs: Vec<(Organisation, usize)>,
+    pub users: Vec<UserRow>,
+    pub form: FormState,
+    pub csrf: String,
+    pub notice: Option<&'static str>,
+}
+
+impl AdminPage {
+    fn org_types(&self) -> Vec<(&'static str, &'static str, bool)> {
+        OrgType::ALL
+            .iter()
+            .map(|t| {
+                (
+                    t.as_str(),
+                    t.label(),
+                    self.form.value("org_type") == t.as_str(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Everything the administrator's pages list, read as an administrator (and audited).
+async fn directory(
+    state: &AppState,
+    auth: &Auth,
+) -> Result<(Vec<Organisation>, Vec<User>), WebError> {
+    with_actor(state, &auth.user, None, true, move |tx, ctx, key, actor| {
+        Box::pin(async move {
+            admin::may_administer(&actor)?;
+            let orgs = tx.list_orgs().await?;
+            let users = tx.list_users(None).await?;
+            let e = NewEvent {
+                actor_user: Some(actor.user_id),
+                actor_org: Some(actor.org_id),
+                ..NewEvent::new(
+                    ctx.clock.now(),
+                    Category::Consultation,
+                    "user.list",
+                    Outcome::Success,
+                )
+            };
+            tx.append(&key, ctx.ids.new_id(), &e).await?;
+            Ok((orgs, users))
+        })
+    })
+    .await
+}
+
+async fn render_index(
+    state: &AppState,
+    ctx: PageContext,
+    auth: &Auth,
+    form: FormState,
+    notice: Option<&'static str>,
+) -> Result<String, WebError> {
+    let (orgs, users) = directory(state, auth).await?;
+    let names: HashMap<Uuid, String> = orgs.iter().map(|o| (o.id, o.name.clone())).collect();
+    let orgs = orgs
+        .into_iter()
+        .map(|o| {
+            let n = users.iter().filter(|u| u.org_id == o.id).count();
+            (o, n)
+        })
+        .collect();
+    let users = users
+        .iter()
+        .map(|u| UserRow {
+            id: u.id,
+            name: u.display_name.clone(),
+            email: u.email.as_str().to_string(),
+            org: names.get(&u.org_id).cloned().unwrap_or_default(),
+            roles: roles_text(u),
+            status: status_label(u.status),
+            mfa: u.mfa_enrolled(),
+        })
+        .collect();
+    let title = if form.has_errors() {
+        "Error: Organisations and users"
+    } else {
+        "Organisations and users"
+    };
+    Ok(AdminPage {
+        layout: Layout::from_ctx(state, ctx, title),
+        orgs,
+        users,
+        form,
+        csrf: auth.session.csrf_secret.clone(),
+        notice,
+    }
+    .render()?)
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct DoneQuery {
+    pub done: Option<String>,
+}
+
+pub(crate) async fn index(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    SignedIn(auth): SignedIn,
+    Query(q): Query<DoneQuery>,
+) -> Result<Response, WebError> {
+    let notice = match q.done.as_deref() {
+        Some("org") => Some("The organisation has been added."),
+        Some("user") => Some("The account has been changed."),
+        _ => None,
+    };
+    Ok(Html(render_index(&state, ctx, &auth, FormState::default(), notice).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OrgForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub org_type: String,
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
+pub(crate) async fn create_org(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    SignedIn(auth): SignedIn,
+    Form(f): Form<OrgForm>,
+) -> Result<Response, WebError> {
+    auth.check_csrf(&f.csrf_token)?;
+    let mut form = FormState::default();
+    form.values.insert("name".into(), f.name.clone());
+    form.values.insert("org_type".into(), f.org_type.clone());
+    let Some(org_type) = OrgType::parse(f.org_type.trim()) else {
+        form.errors.push(FieldError::new(
+            "org_type",
+            "Select the type of organisation",
+        ));
+        let html = render_index(&state, ctx, &auth, form, None).await?;
+        return Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html));
+    };
+    let name = f.name.clone();
+    let made = with_actor(
+        &state,
+        &auth.user,
+        None,
+        true,
+        move |tx, ctx, key, actor| {
+            let name = name.clone();
+            Box::pin(async move {
+                let by = admin::may_administer(&actor)?;
+                admin::create_org(&ctx, tx, &key, &by, &name, org_type).await
+            })
+        },
+    )
+    .await;
+    match made {
+        Ok(_) => Ok(Redirect::to("/admin?done=org").into_response()),
+        Err(WebError::Domain(Error::Validation(errs))) => {
+            form.errors.extend(errs);
+            let html = render_index(&state, ctx, &auth, form, None).await?;
+            Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html))
+        }
+        Err(WebError::Domain(Error::Conflict(msg))) => {
+            form.errors.push(FieldError::new("name", msg));
+            let html = render_index(&state, ctx, &auth, form, None).await?;
+            Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// --- users ----------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "admin/user.html")]
+pub struct UserPage {
+    pub layout: Layout,
+    /// `None` for a new account.
+    pub user: Option<UserRow>,
+    pub orgs: Vec<Organisation>,
+    pub form: FormState,
+    pub csrf: String,
+    /// The temporary password of an account just created, shown once.
+    pub created: Option<String>,
+    pub disabled: bool,
+    pub is_me: bool,
+}
+
+impl UserPage {
+    fn roles(&self) -> Vec<(&'static str, &'static str, bool)> {
+        Role::ALL
+            .iter()
+            .filter(|r| {
+                admin::assignable(**r)
+                    || self
+                        .form
+                        .values
+                        .contains_key(&format!("role_{}", r.as_str()))
+            })
+            .map(|r| {
+                (
+                    r.as_str(),
+                    r.label(),
+                    self.form
+                        .values
+                        .contains_key(&format!("role_{}", r.as_str())),
+                )
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct UserForm {
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub org_id: String,
+    #[serde(default)]
+    pub csrf_token: String,
+    #[serde(flatten)]
+    pub rest: HashMap<String, String>,
+}
+
+impl UserForm {
+    fn roles(&self) -> Vec<Role> {
+        Role::ALL
+            .iter()
+            .copied()
+            .filter(|r| self.rest.contains_key(&format!("role_{}", r.as_str())))
+            .collect()
+    }
+    fn state(&self) -> FormState {
+        let mut f = FormState::default();
+        f.values
+            .insert("display_name".into(), self.display_name.clone());
+        f.values.insert("email".into(), self.email.clone());
+        f.values.insert("org_id".into(), self.org_id.clone());
+        for r in self.roles() {
+            f.values
+                .insert(format!("role_{}", r.as_str()), "yes".into());
+        }
+        f
+    }
+}
+
+async fn render_user(
+    state: &AppState,
+    ctx: PageContext,
+    auth: &Auth,
+    user: Option<&User>,
+    form: FormState,
+    created: Option<String>,
+) -> Result<String, WebError> {
+    let (orgs, _) = directory(state, auth).await?;
+    let names: HashMap<Uuid, String> = orgs.iter().map(|o| (o.id, o.name.clone())).collect();
+    let title = match (user, form.has_errors()) {
+        (None, false) => "Add a user".to_string(),
+        (None, true) => "Error: Add a user".to_string(),
+        (Some(u), false) => u.display_name.clone(),
+        (Some(u), true) => format!("Error: {}", u.display_name),
+    };
+    Ok(UserPage {
+        layout: Layout::from_ctx(state, ctx, &title),
+        disabled: user.is_some_and(|u| u.status == UserStatus::Disabled),
+        is_me: user.is_some_and(|u| u.id == auth.user.id),
+        user: user.map(|u| UserRow {
+            id: u.id,
+            name: u.display_name.clone(),
+            email: u.email.as_str().to_string(),
+            org: names.get(&u.org_id).cloned().unwrap_or_default(),
+            roles: roles_text(u),
+            status: status_label(u.status),
+            mfa: u.mfa_enrolled(),
+        }),
+        orgs,
+        form,
+        csrf: auth.session.csrf_secret.clone(),
+        created,
+    }
+    .render()?)
+}
+
+pub(crate) async fn new_user_form(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    SignedIn(auth): SignedIn,
+) -> Result<Response, WebError> {
+    Ok(
+        Html(render_user(&state, ctx, &auth, None, FormState::default(), None).await?)
+            .into_response(),
+    )
+}
+
+/// A temporary password: 16 characters from an alphabet without look-alikes (about 79 bits).
+fn temporary_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    (0..4)
+        .map(|_| {
+            (0..4)
+                .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+pub(crate) async fn create_user(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    SignedIn(auth): SignedIn,
+    Form(f): Form<UserForm>,
+) -> Result<Response, WebError> {
+    auth.check_csrf(&f.csrf_token)?;
+    let mut form = f.state();
+    let email = Email::parse(f.email.trim())
+        .map_err(|e| form.errors.push(FieldError::new("email", e.message)))
+        .ok();
+    let org_id = Uuid::parse_str(f.org_id.trim()).ok();
+    if org_id.is_none() {
+        form.errors
+            .push(FieldError::new("org_id", "Choose an organisation"));
+    }
+    let roles = f.roles();
+    if roles.iter().any(|r| !admin::assignable(*r)) {
+        form.errors.push(FieldError::new(
+            "roles",
+            "System administrator can only be given by the service operator",
+        ));
+    }
+    let (Some(email), Some(org_id), false) = (email, org_id, form.has_errors()) else {
+        let html = render_user(&state, ctx, &auth, None, form, None).await?;
+        return Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html));
+    };
+    let temp = temporary_password();
+    let params = state.settings.hash_params;
+    let pw = temp.clone();
+    let hash = hashing(move || password::hash(&pw, params))
+        .await?
+        .map_err(|_| WebError::Internal("password hashing failed".into()))?;
+    let name = f.display_name.clone();
+    let made = with_actor(
+        &state,
+        &auth.user,
+        None,
+        true,
+        move |tx, ctx, key, actor| {
+            let new = NewUser {
+                org_id,
+                email: email.clone(),
+                display_name: name.clone(),
+                roles: roles.clone(),
+                password_hash: Some(hash.clone()),
+            };
+            Box::pin(async move {
+                let by = admin::may_administer(&actor)?;
+                let u = admin::create_user(&ctx, tx, &key, &by, new).await?;
+                admin::mark_temporary_password(tx, u).await
+            })
+        },
+    )
+    .await;
+    match made {
+        Ok(u) => {
+            let html =
+                render_user(&state, ctx, &auth, Some(&u), with_roles(&u), Some(temp)).await?;
+            Ok(Html(html).into_response())
+        }
+        Err(WebError::Domain(Error::Validation(errs))) => {
+            form.errors.extend(errs);
+            let html = render_user(&state, ctx, &auth, None, form, None).await?;
+            Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html))
+        }
+        Err(WebError::Domain(Error::Conflict(msg))) => {
+            form.errors.push(FieldError::new("email", msg));
+            let html = render_user(&state, ctx, &auth, None, form, None).await?;
+            Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn with_roles(u: &User) -> FormState {
+    let mut f = FormState::default();
+    for r in &u.roles {
+        f.values
+            .insert(format!("role_{}", r.as_str()), "yes".into());
+    }
+    f
+}
+
+async fn load_user(state: &AppState, auth: &Auth, id: Uuid) -> Result<User, WebError> {
+    with_actor(
+        state,
+        &auth.user,
+        None,
+        false,
+        move |tx, _ctx, _key, actor| {
+            Box::pin(async move {
+                admin::may_administer(&actor)?;
+                tx.get_user(id).await?.ok_or(Error::NotFound)
+            })
+        },
+    )
+    .await
+}
+
+pub(crate) async fn user(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    SignedIn(auth): SignedIn,
+    Path(id): Path<Uuid>,
+) -> Result<Response, WebError> {
+    let u = load_user(&state, &auth, id).await?;
+    Ok(
+        Html(render_user(&state, ctx, &auth, Some(&u), with_roles(&u), None).await?)
+            .into_response(),
+    )
+}
+
+pub(crate) async fn set_roles(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    SignedIn(auth): SignedIn,
+    Path(id): Path<Uuid>,
+    Form(f): Form<UserForm>,
+) -> Result<Response, WebError> {
+    auth.check_csrf(&f.csrf_token)?;
+    let roles = f.roles();
+    let r2 = roles.clone();
+    let done = with_actor(
+        &state,
+        &auth.user,
+        None,
+        true,
+        move |tx, ctx, key, actor| {
+            let roles = r2.clone();
+            Box::pin(async move {
+                let by = admin::may_administer(&actor)?;
+                admin::set_roles(&ctx, tx, &key, &by, id, roles).await
+            })
+        },
+    )
+    .await;
+    match done {
+        Ok(_) => Ok(Redirect::to("/admin?done=user").into_response()),
+        Err(WebError::Domain(Error::Validation(errs))) => {
+            let u = load_user(&state, &auth, id).await?;
+            let mut form = f.state();
+            form.errors = errs;
+            let html = render_user(&state, ctx, &auth, Some(&u), form, None).await?;
+            Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatusForm {
+    #[serde(default)]
+    pub enabled: String,
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
+pub(crate) async fn set_status(
+    State(state): State<AppState>,
+    SignedIn(auth): SignedIn,
+    Path(id): Path<Uuid>,
+    Form(f): Form<StatusForm>,
+) -> Result<Response, WebError> {
+    auth.check_csrf(&f.csrf_token)?;
+    let enabled = f.enabled == "yes";
+    with_actor(
+        &state,
+        &auth.user,
+        None,
+        true,
+        move |tx, ctx, key, actor| {
+            Box::pin(async move {
+                let by = admin::may_administer(&actor)?;
+                admin::set_enabled(&ctx, tx, &key, &by, id, enabled).await
+            })
+        },
+    )
+    .await?;
+    Ok(Redirect::to("/admin?done=user").into_response())
+}
+
+/// Pages a user with a temporary password may still reach before changing it.
+pub(crate) fn allowed_with_temporary_password(path: &str) -> bool {
+    matches!(
+        path,
+        "/account/password" | "/sign-out" | "/mfa/enrol" | "/mfa/verify" | "/sign-in"
+    ) || path.starts_with("/assets/")
+}
+
+/// Does this signed-in user still have to replace a temporary password?
+pub(crate) fn must_change_password(auth: &Auth) -> bool {
+    auth.full() && auth.user.password_hash.is_some() && auth.user.password_changed_at.is_none()
+}
