@@ -91,7 +91,7 @@ impl Actor {
         self.roles.contains(&role)
     }
 
-    fn any(&self, roles: &[Role]) -> bool {
+    pub fn any(&self, roles: &[Role]) -> bool {
         roles.iter().any(|r| self.has(*r))
     }
 

@@ -457,6 +457,69 @@ pub async fn find_children<R: PersonRepo + AuditLog>(
     Ok(found)
 }
 
+/// May the actor add this marking to a record they can open? "Police only" by the police;
+/// "staff involved" by a safeguarding lead or team manager of the record's lead organisation.
+pub fn may_mark(actor: &Actor, facts: &RecordFacts, marking: authz::Marking) -> bool {
+    use crate::authz::{Marking, Role};
+    match marking {
+        Marking::PoliceOnly => actor.is_police() && actor.reads_case_data(),
+        Marking::StaffInvolved => {
+            facts.org_is_lead && actor.any(&[Role::DesignatedSafeguardingLead, Role::TeamManager])
+        }
+    }
+}
+
+/// Add a sensitivity marking to a child's record. Whoever adds "staff involved" is cleared for
+/// it, so they keep access; everyone else then needs a clearance. Audited as an alteration.
+pub async fn mark_record<R: PersonRepo + CaseRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    person_id: Uuid,
+    marking: authz::Marking,
+) -> Result<()> {
+    child(tx, person_id).await?;
+    let now = ctx.clock.now();
+    let facts = tx
+        .record_facts(person_id, actor.user_id, actor.org_id, now)
+        .await?;
+    let d = authz::decide(actor, Action::EditRecord, Some(&facts));
+    if !d.allow || !may_mark(actor, &facts, marking) {
+        let mut e = event(
+            ctx,
+            actor,
+            Category::AuthzDenied,
+            "record.mark",
+            Outcome::Denied,
+            person_id,
+            "person",
+        );
+        e.detail = Some(format!("{{\"marking\":\"{}\"}}", marking.as_str()));
+        tx.append(key, ctx.ids.new_id(), &e).await?;
+        return Err(Error::Forbidden {
+            reason: "may not mark this record".into(),
+        });
+    }
+    if marking == authz::Marking::StaffInvolved {
+        tx.clear_for_restricted(person_id, actor.user_id, now)
+            .await?;
+    }
+    tx.set_marking(person_id, marking, now).await?;
+    let mut e = event(
+        ctx,
+        actor,
+        Category::Alteration,
+        "record.mark",
+        Outcome::Success,
+        person_id,
+        "person",
+    );
+    e.detail = Some(format!("{{\"marking\":\"{}\"}}", marking.as_str()));
+    tx.append(key, ctx.ids.new_id(), &e).await?;
+    Ok(())
+}
+
 /// A concern as a professional writes it.
 #[derive(Debug, Clone, Default)]
 pub struct NewConcern {

@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use futures::future::BoxFuture;
 use mace_domain::audit::{ChainKey, Outcome};
-use mace_domain::authz::{Actor, Reason};
+use mace_domain::authz::{Actor, Marking, Reason};
 use mace_domain::cases::{
     self, AccessLine, ChronologyEntry, Concern, ConcernRow, ConcernStatus, ExploitationType,
     NewConcern, Opened, TriageDecision,
@@ -242,6 +242,12 @@ pub struct RecordPage {
     pub agencies: Vec<(Uuid, String, bool)>,
     pub show_access_log: bool,
     pub print: bool,
+    /// The record's sensitivity markings, as labels.
+    pub markings: Vec<&'static str>,
+    /// Markings this viewer may add: (code, label).
+    pub can_mark: Vec<(&'static str, &'static str)>,
+    pub csrf: String,
+    pub notice: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -284,10 +290,12 @@ pub struct RecordQuery {
     pub agency: Option<Uuid>,
     /// A page laid out for printing.
     pub print: Option<String>,
+    /// Set after a marking was added.
+    pub marked: Option<String>,
 }
 
 enum Record {
-    Open(Box<Opened>, Vec<Organisation>),
+    Open(Box<Opened>, Vec<Organisation>, Actor),
     Denied(Reason, bool),
 }
 
@@ -305,12 +313,12 @@ pub(crate) async fn record(
                     reason,
                     may_break_glass,
                 } => Ok(Record::Denied(reason, may_break_glass)),
-                open => Ok(Record::Open(Box::new(open), tx.list_orgs().await?)),
+                open => Ok(Record::Open(Box::new(open), tx.list_orgs().await?, actor)),
             }
         })
     })
     .await?;
-    let (opened, orgs) = match got {
+    let (opened, orgs, actor) = match got {
         Record::Denied(reason, may_break_glass) => {
             let page = RefusedPage {
                 layout: Layout::from_ctx(&state, ctx, "You cannot see this record"),
@@ -320,7 +328,7 @@ pub(crate) async fn record(
             };
             return Ok(form_reply(StatusCode::FORBIDDEN, page.render()?));
         }
-        Record::Open(o, orgs) => (o, orgs),
+        Record::Open(o, orgs, actor) => (o, orgs, actor),
     };
     let Opened::Allowed {
         person,
@@ -387,6 +395,17 @@ pub(crate) async fn record(
         agencies,
         show_access_log: facts.org_is_lead || privacy,
         print: q.print.is_some(),
+        markings: facts.markings.iter().map(|m| m.label()).collect(),
+        can_mark: Marking::ALL
+            .iter()
+            .filter(|m| !facts.markings.contains(m) && cases::may_mark(&actor, &facts, **m))
+            .map(|m| (m.as_str(), m.label()))
+            .collect(),
+        csrf: auth.session.csrf_secret.clone(),
+        notice: q
+            .marked
+            .is_some()
+            .then_some("The marking has been added. Access to this record is now narrower."),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -400,6 +419,30 @@ fn filter_chronology<'a>(
     entries.iter().filter(move |e| {
         kind.is_none_or(|k| k.is_empty() || e.kind == k) && agency.is_none_or(|a| e.org_id == a)
     })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MarkForm {
+    #[serde(default)]
+    pub marking: String,
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
+pub(crate) async fn mark(
+    State(state): State<AppState>,
+    SignedIn(auth): SignedIn,
+    Path(id): Path<Uuid>,
+    Form(f): Form<MarkForm>,
+) -> Result<Response, WebError> {
+    auth.check_csrf(&f.csrf_token)?;
+    let marking = Marking::parse(f.marking.trim())
+        .ok_or_else(|| Error::validation("marking", "Choose a marking"))?;
+    as_user(&state, &auth, true, move |tx, ctx, key, actor| {
+        Box::pin(async move { cases::mark_record(&ctx, tx, &key, &actor, id, marking).await })
+    })
+    .await?;
+    Ok(Redirect::to(&format!("/children/{id}?marked=1")).into_response())
 }
 
 // --- break-glass --------------------------------------------------------------------------------

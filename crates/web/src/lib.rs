@@ -110,6 +110,7 @@ fn routes(state: &AppState) -> Router<AppState> {
             get(cases::break_glass_form).post(cases::break_glass),
         )
         .route("/children/{id}/access-log", get(cases::access_log))
+        .route("/children/{id}/markings", axum::routing::post(cases::mark))
         .route("/privacy-queue", get(cases::privacy_queue))
         .route("/admin", get(admin::index))
         .route(

@@ -815,3 +815,82 @@ async fn the_api_lists_opens_and_raises_with_the_same_rules() {
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(missing.json()["error"]["code"], "not_found");
 }
+
+#[tokio::test]
+async fn a_staff_involved_marking_narrows_access_to_those_cleared() {
+    let app = app().await;
+    let dsl = add_user_at(
+        &app,
+        "dsl@school.test",
+        Role::DesignatedSafeguardingLead,
+        Some(SCHOOL),
+    )
+    .await;
+    add_user_at(
+        &app,
+        "dsl2@school.test",
+        Role::DesignatedSafeguardingLead,
+        Some(SCHOOL),
+    )
+    .await;
+    add_user_at(&app, "sw@csc.test", Role::SocialWorker, Some(CSC)).await;
+    let child = child_recorded_by(&app, dsl, "Nia", "Okafor").await;
+
+    let mut other = Browser::new(&app);
+    signed_in(&app, &mut other, "dsl2@school.test").await;
+    assert_eq!(
+        other.get(&format!("/children/{child}")).await.status,
+        StatusCode::OK
+    );
+
+    let mut lead = Browser::new(&app);
+    signed_in(&app, &mut lead, "dsl@school.test").await;
+    let page = lead.get(&format!("/children/{child}")).await;
+    assert!(
+        page.body.contains("value=\"staff_involved\""),
+        "the lead's DSL may mark"
+    );
+    assert!(
+        !page.body.contains("value=\"police_only\""),
+        "only the police mark police-only"
+    );
+    let token = csrf(&page);
+    let marked = lead
+        .post(
+            &format!("/children/{child}/markings"),
+            &[("csrf_token", &token), ("marking", "staff_involved")],
+        )
+        .await;
+    assert_eq!(marked.status, StatusCode::SEE_OTHER, "{}", marked.body);
+    let after = lead.get(&format!("/children/{child}?marked=1")).await;
+    assert_eq!(after.status, StatusCode::OK, "whoever marks stays cleared");
+    assert!(
+        after
+            .select_text("#markings")
+            .join(" ")
+            .contains("staff member")
+    );
+
+    let refused = other.get(&format!("/children/{child}")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(text(&refused).contains("involves a member of staff"));
+    assert!(
+        !refused.body.contains("break-glass"),
+        "markings cannot be broken through"
+    );
+    assert!(
+        !other.get("/children").await.body.contains("Okafor"),
+        "nor listed"
+    );
+
+    let mut sw = Browser::new(&app);
+    signed_in(&app, &mut sw, "sw@csc.test").await;
+    let t = csrf(&sw.get("/account").await);
+    let not_theirs = sw
+        .post(
+            &format!("/children/{child}/markings"),
+            &[("csrf_token", &t), ("marking", "staff_involved")],
+        )
+        .await;
+    assert_eq!(not_theirs.status, StatusCode::FORBIDDEN);
+}
