@@ -1410,18 +1410,47 @@ pub struct ConcernsPage {
     pub mine: Vec<ConcernLine>,
     pub queue: Option<Vec<ConcernLine>>,
     pub overdue: usize,
+    /// Break-glass openings of records this organisation leads (the lead's alert).
+    pub alerts: Vec<AlertLine>,
 }
+
+/// Someone outside the relationship opened one of this organisation's records.
+pub struct AlertLine {
+    pub when: String,
+    pub who: String,
+    pub org: String,
+    pub reason: String,
+    pub person_id: Uuid,
+}
+
+/// How far back the lead's break-glass alerts look.
+const ALERT_DAYS: i64 = 14;
 
 pub(crate) async fn concerns(
     State(state): State<AppState>,
     ctx: PageContext,
     SignedIn(auth): SignedIn,
 ) -> Result<Response, WebError> {
-    let (mine, queue) = as_user(&state, &auth, true, move |tx, ctx, key, actor| {
+    let (mine, queue, alerts) = as_user(&state, &auth, true, move |tx, ctx, key, actor| {
         Box::pin(async move {
             let queue = cases::triage_queue(&ctx, tx, &key, &actor).await?;
             let mine = cases::my_concerns(tx, &actor).await?;
-            Ok((mine, queue))
+            let since = ctx.clock.now() - time::Duration::days(ALERT_DAYS);
+            let mut alerts = Vec::new();
+            if queue.is_some() {
+                for g in cases::lead_alerts(tx, &actor, since).await? {
+                    let who = tx.get_user(g.user_id).await?.map(|u| u.display_name);
+                    let org = tx.get_org(g.org_id).await?.map(|o| o.name);
+                    alerts.push(AlertLine {
+                        when: format::date_time(g.created_at),
+                        who: who.unwrap_or_default(),
+                        org: org.unwrap_or_default(),
+                        reason: g.reason,
+                        person_id: g.person_id,
+                    });
+                }
+            }
+            Ok((mine, queue, alerts))
         })
     })
     .await?;
@@ -1434,6 +1463,7 @@ pub(crate) async fn concerns(
             .map(|q| q.iter().filter(|l| l.overdue).count())
             .unwrap_or(0),
         queue,
+        alerts,
     };
     Ok(Html(page.render()?).into_response())
 }

@@ -466,6 +466,8 @@ async fn an_unrelated_social_worker_is_refused_and_breaking_the_glass_needs_a_re
         "{rows}"
     );
     assert!(rows.contains("Refused"), "{rows}");
+    let alerts = lead.get("/concerns").await.select_text("#alerts").join(" ");
+    assert!(alerts.contains(reason), "the lead is alerted: {alerts}");
     let mut privacy = Browser::new(&app);
     signed_in(&app, &mut privacy, "privacy@p.test").await;
     let queue = privacy.get("/privacy-queue").await;
