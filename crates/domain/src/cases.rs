@@ -132,6 +132,18 @@ pub struct ChronologyEntry {
     /// When it was recorded.
     pub recorded_at: OffsetDateTime,
     pub summary: String,
+    /// A marking on this entry alone: only viewers who pass it see the entry at all.
+    pub marking: Option<authz::Marking>,
+}
+
+/// May this viewer see this chronology entry of a record they may open? A marked entry is left
+/// out for everyone else (not shown as a blank, whose existence can itself be telling).
+pub fn entry_visible(actor: &Actor, facts: &RecordFacts, e: &ChronologyEntry) -> bool {
+    match e.marking {
+        None => true,
+        Some(authz::Marking::PoliceOnly) => actor.is_police(),
+        Some(authz::Marking::StaffInvolved) => facts.viewer_cleared_for_restricted,
+    }
 }
 
 /// Build the policy's actor from the signed-in user.
@@ -259,7 +271,12 @@ pub async fn open_record<R: PersonRepo + CaseRepo + AuditLog>(
     );
     e.detail = detail_reason(d);
     tx.append(key, ctx.ids.new_id(), &e).await?;
-    let chronology = tx.list_chronology(person_id).await?;
+    let chronology = tx
+        .list_chronology(person_id)
+        .await?
+        .into_iter()
+        .filter(|e| entry_visible(actor, &facts, e))
+        .collect();
     Ok(Opened::Allowed {
         person,
         chronology,
@@ -771,6 +788,7 @@ pub async fn raise_concern<R: PersonRepo + CaseRepo + AuditLog>(
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        marking: None,
     })
     .await?;
     tx.append(
@@ -927,6 +945,7 @@ pub async fn triage<R: PersonRepo + CaseRepo + AuditLog>(
         event_at: now,
         recorded_at: now,
         summary: format!("Concern triaged: {}", decision.label()),
+        marking: None,
     })
     .await?;
     let mut e = event(

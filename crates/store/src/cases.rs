@@ -191,9 +191,9 @@ fn raised_by_sql() -> &'static str {
     SQL.get_or_init(|| concern_list_sql("c.raised_by_user = $1", "c.created_at DESC, c.id"))
 }
 
-const CHRONOLOGY_INSERT: &str = "INSERT INTO chronology (id, person_id, kind, source_id, org_id, event_at, recorded_at, summary) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-const CHRONOLOGY_LIST: &str = "SELECT id, person_id, kind, source_id, org_id, event_at, recorded_at, summary \
+const CHRONOLOGY_INSERT: &str = "INSERT INTO chronology (id, person_id, kind, source_id, org_id, event_at, recorded_at, summary, marking) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+const CHRONOLOGY_LIST: &str = "SELECT id, person_id, kind, source_id, org_id, event_at, recorded_at, summary, marking \
      FROM chronology WHERE person_id = $1 ORDER BY event_at, recorded_at, id LIMIT 5000";
 
 #[derive(sqlx::FromRow)]
@@ -206,6 +206,7 @@ struct ChronologyRow {
     event_at: DbTime,
     recorded_at: DbTime,
     summary: String,
+    marking: Option<String>,
 }
 
 const ALLOCATE: &str = "INSERT INTO allocations (person_id, user_id, created_at) VALUES ($1, $2, $3) \
@@ -519,6 +520,7 @@ impl CaseRepo for Tx {
             .bind(DbTime(e.event_at))
             .bind(DbTime(e.recorded_at))
             .bind(&e.summary)
+            .bind(e.marking.map(|m| m.as_str()))
             .execute(c)
             .await
             .map(|r| r.rows_affected()))
@@ -534,18 +536,26 @@ impl CaseRepo for Tx {
         .fetch_all(c)
         .await)
         .map_err(db_err)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| ChronologyEntry {
-                id: r.id,
-                person_id: r.person_id,
-                kind: r.kind,
-                source_id: r.source_id,
-                org_id: r.org_id,
-                event_at: r.event_at.0,
-                recorded_at: r.recorded_at.0,
-                summary: r.summary,
+        rows.into_iter()
+            .map(|r| {
+                let marking = match r.marking.as_deref() {
+                    None => None,
+                    Some(m) => Some(Marking::parse(m).ok_or_else(|| {
+                        mace_domain::Error::store("stored chronology entry has an invalid marking")
+                    })?),
+                };
+                Ok(ChronologyEntry {
+                    id: r.id,
+                    person_id: r.person_id,
+                    kind: r.kind,
+                    source_id: r.source_id,
+                    org_id: r.org_id,
+                    event_at: r.event_at.0,
+                    recorded_at: r.recorded_at.0,
+                    summary: r.summary,
+                    marking,
+                })
             })
-            .collect())
+            .collect()
     }
 }

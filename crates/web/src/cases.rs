@@ -1483,6 +1483,7 @@ mod tests {
             event_at: datetime!(2026-11-23 10:00 UTC),
             recorded_at: datetime!(2026-11-23 10:00 UTC),
             summary: String::new(),
+            marking: None,
         }
     }
 

@@ -338,6 +338,7 @@ async fn concerns_and_chronology_round_trip(db: &TestDb) {
                         event_at: at,
                         recorded_at: T0,
                         summary: format!("entry {n}"),
+                        marking: (n == 502).then_some(Marking::PoliceOnly),
                     })
                     .await?;
                 }
@@ -367,6 +368,10 @@ async fn concerns_and_chronology_round_trip(db: &TestDb) {
     assert_eq!(
         chron.iter().map(|e| e.summary.as_str()).collect::<Vec<_>>(),
         ["entry 502", "entry 501"],
+    );
+    assert_eq!(
+        chron.iter().map(|e| e.marking).collect::<Vec<_>>(),
+        [Some(Marking::PoliceOnly), None],
         "by event time"
     );
 

@@ -896,3 +896,85 @@ async fn a_staff_involved_marking_narrows_access_to_those_cleared() {
         .await;
     assert_eq!(not_theirs.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_police_only_entry_is_left_out_of_the_chronology_for_everyone_else() {
+    let app = app().await;
+    let dsl = add_user_at(
+        &app,
+        "dsl@school.test",
+        Role::DesignatedSafeguardingLead,
+        Some(SCHOOL),
+    )
+    .await;
+    let pio = add_user_at(
+        &app,
+        "pio@police.test",
+        Role::PoliceIntelligenceOfficer,
+        Some(("Estuary Police", OrgType::Police)),
+    )
+    .await;
+    let child = child_recorded_by(&app, dsl, "Leon", "Marsh").await;
+    // The police are involved too, and add an entry only they may see.
+    let (ctx, _) = (app.state.ctx.clone(), ());
+    app.state
+        .store
+        .write(|tx| {
+            let ctx = ctx.clone();
+            Box::pin(async move {
+                use mace_domain::ports::CaseRepo;
+                let u = tx.get_user(pio).await?.unwrap();
+                let now = ctx.clock.now();
+                tx.insert_involvement(&cases::Involvement {
+                    person_id: child,
+                    org_id: u.org_id,
+                    reason: cases::InvolvementReason::HoldsCase,
+                    is_lead: false,
+                    created_at: now,
+                })
+                .await?;
+                tx.insert_chronology(&cases::ChronologyEntry {
+                    id: Uuid::from_u128(7),
+                    person_id: child,
+                    kind: "intelligence".into(),
+                    source_id: Uuid::from_u128(8),
+                    org_id: u.org_id,
+                    event_at: now,
+                    recorded_at: now,
+                    summary: "Intelligence submitted: vehicle seen".into(),
+                    marking: Some(mace_domain::authz::Marking::PoliceOnly),
+                })
+                .await
+            })
+        })
+        .await
+        .unwrap();
+    let mut lead = Browser::new(&app);
+    signed_in(&app, &mut lead, "dsl@school.test").await;
+    let page = lead.get(&format!("/children/{child}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("vehicle seen"), "left out, not blanked");
+    assert!(
+        page.select_text("#no-chronology")
+            .join(" ")
+            .contains("Nothing has been recorded")
+    );
+    let mut police = Browser::new(&app);
+    signed_in(&app, &mut police, "pio@police.test").await;
+    let page = police.get(&format!("/children/{child}")).await;
+    assert!(
+        page.select_text("#chronology")
+            .join(" ")
+            .contains("vehicle seen")
+    );
+    let token = api_token(&app, "dsl@school.test").await;
+    let api_view = api(
+        &app,
+        Method::GET,
+        &format!("/api/v1/children/{child}"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(api_view.json()["chronology"].as_array().unwrap().len(), 0);
+}
