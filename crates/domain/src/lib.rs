@@ -13,6 +13,7 @@ pub mod error;
 pub mod identity;
 pub mod ids;
 pub mod language;
+pub mod linkage;
 pub mod matching;
 pub mod person;
 pub mod ports;

@@ -56,8 +56,16 @@ const NAME_GROUPS: &[&[&str]] = &[
     &["aaliyah", "aliyah", "aleah"],
 ];
 
-fn same_name_group(a: &str, b: &str) -> bool {
+fn same_given_name(a: &str, b: &str) -> bool {
     NAME_GROUPS.iter().any(|g| g.contains(&a) && g.contains(&b))
+}
+
+/// The group of a folded given name among the nickname groups (1-based), 0 when it is in none.
+pub fn given_name_group(name: &str) -> u16 {
+    NAME_GROUPS
+        .iter()
+        .position(|g| g.contains(&name))
+        .map_or(0, |i| i as u16 + 1)
 }
 
 /// What the professional typed to find the child.
@@ -136,7 +144,7 @@ fn name_part(typed: &str, stored: &str, label: &str, reasons: &mut Vec<String>) 
         reasons.push(format!("same {label}"));
         return 1.0;
     }
-    if label == "first name" && same_name_group(&a, &b) {
+    if label == "first name" && same_given_name(&a, &b) {
         reasons.push(format!(
             "{} and {} are forms of the same first name",
             cap(typed),
