@@ -11,7 +11,7 @@ use crate::audit::{Category, ChainKey, Event, NewEvent, Outcome};
 use crate::authz::{self, Action, Actor, Decision, Reason, RecordFacts, Scope};
 use crate::error::{Error, FieldError, Result};
 use crate::person::{self, NewPerson, Person, PersonKind, text_enum};
-use crate::ports::{AuditLog, CaseRepo, IdentityRepo, PersonRepo};
+use crate::ports::{AuditLog, CaseRepo, IdentityRepo, MergeRepo, PersonRepo};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -177,7 +177,7 @@ pub async fn load_actor<R: IdentityRepo>(
     Ok(actor(user, org.org_type, mfa_at, now))
 }
 
-fn event(
+pub(crate) fn event(
     ctx: &Ctx,
     actor: &Actor,
     category: Category,
@@ -215,6 +215,8 @@ pub enum Opened {
         decision: Decision,
         facts: RecordFacts,
     },
+    /// The record was merged into another, which the viewer should open instead.
+    Merged { into: Uuid },
     /// Refused and recorded. `may_break_glass` says whether the break-glass route is open.
     Denied {
         reason: Reason,
@@ -222,7 +224,7 @@ pub enum Opened {
     },
 }
 
-async fn child<R: PersonRepo>(tx: &mut R, id: Uuid) -> Result<Person> {
+pub(crate) async fn child<R: PersonRepo>(tx: &mut R, id: Uuid) -> Result<Person> {
     match tx.get_person(id).await? {
         Some(p) if p.kind == PersonKind::Child => Ok(p),
         _ => Err(Error::NotFound),
@@ -230,7 +232,7 @@ async fn child<R: PersonRepo>(tx: &mut R, id: Uuid) -> Result<Person> {
 }
 
 /// Open a child's record and chronology: decided, and audited either way.
-pub async fn open_record<R: PersonRepo + CaseRepo + AuditLog>(
+pub async fn open_record<R: PersonRepo + CaseRepo + MergeRepo + AuditLog>(
     ctx: &Ctx,
     tx: &mut R,
     key: &ChainKey,
@@ -259,6 +261,9 @@ pub async fn open_record<R: PersonRepo + CaseRepo + AuditLog>(
             reason: d.reason,
             may_break_glass,
         });
+    }
+    if let Some(into) = tx.merged_into(person_id).await? {
+        return Ok(Opened::Merged { into });
     }
     let mut e = event(
         ctx,

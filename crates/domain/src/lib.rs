@@ -8,6 +8,7 @@ pub mod audit;
 pub mod authz;
 pub mod cases;
 pub mod clock;
+pub mod dedupe;
 pub mod demo;
 pub mod error;
 pub mod identity;

@@ -248,3 +248,41 @@ pub trait CaseRepo: Send {
         person_id: Uuid,
     ) -> impl Future<Output = Result<Vec<ChronologyEntry>>> + Send;
 }
+
+/// Duplicate records: the people the linkage engine reviews, merges and their undoing.
+pub trait MergeRepo: Send {
+    /// Every child's record that has not been merged into another.
+    fn linkage_people(&mut self) -> impl Future<Output = Result<Vec<Person>>> + Send;
+    /// The record a merged record now lives in.
+    fn merged_into(&mut self, person_id: Uuid)
+    -> impl Future<Output = Result<Option<Uuid>>> + Send;
+    /// Pairs found to be different children, each as (smaller id, larger id).
+    fn not_duplicates(&mut self) -> impl Future<Output = Result<Vec<(Uuid, Uuid)>>> + Send;
+    fn insert_not_duplicate(
+        &mut self,
+        a: Uuid,
+        b: Uuid,
+        by: Uuid,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Merge: mark the duplicate, move its concerns and chronology, copy its involvements,
+    /// allocations, markings and clearances, all tagged with the merge's id.
+    fn merge_people(
+        &mut self,
+        m: &crate::dedupe::PersonMerge,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Undo a merge: exactly the rows it moved or copied go back.
+    fn unmerge_people(
+        &mut self,
+        m: &crate::dedupe::PersonMerge,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn get_merge(
+        &mut self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<crate::dedupe::PersonMerge>>> + Send;
+    /// Merges into `survivor_id`, newest first (undone ones included).
+    fn merges_into(
+        &mut self,
+        survivor_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<crate::dedupe::PersonMerge>>> + Send;
+}

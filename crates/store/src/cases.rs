@@ -54,7 +54,7 @@ const MARKINGS: &str = "SELECT marking FROM record_markings WHERE person_id = $1
 /// `$5` now, `$6` police.
 const CHILDREN_IN_SCOPE: &str = "SELECT p.id, p.kind, p.given_name, p.family_name, p.date_of_birth, p.dob_approximate, \
      p.gender, p.postcode, p.created_at, p.updated_at FROM people p \
-     WHERE p.kind = 'child' \
+     WHERE p.kind = 'child' AND p.merged_into IS NULL \
        AND ($1 = '' OR p.family_name_folded LIKE $2 ESCAPE '\\' OR p.given_name_folded LIKE $2 ESCAPE '\\') \
        AND (EXISTS (SELECT 1 FROM involvements i WHERE i.person_id = p.id AND i.org_id = $3) \
             OR EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = p.id AND a.user_id = $4 AND a.ended_at IS NULL) \

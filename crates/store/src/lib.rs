@@ -11,6 +11,7 @@
 mod audit;
 mod cases;
 mod identity;
+mod merges;
 mod repos;
 mod tx;
 mod types;

@@ -71,7 +71,7 @@ impl TryFrom<PersonRow> for Person {
     }
 }
 
-const PERSON_COLUMNS: &str = "id, kind, given_name, family_name, date_of_birth, dob_approximate, gender, postcode, created_at, updated_at";
+pub(crate) const PERSON_COLUMNS: &str = "id, kind, given_name, family_name, date_of_birth, dob_approximate, gender, postcode, created_at, updated_at";
 const PERSON_INSERT: &str = "INSERT INTO people (id, kind, given_name, family_name, given_name_folded, family_name_folded, \
      date_of_birth, dob_approximate, gender, postcode, created_at, updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
@@ -81,7 +81,7 @@ fn match_pool_sql() -> &'static str {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     SQL.get_or_init(|| {
         format!(
-            "SELECT {PERSON_COLUMNS} FROM people WHERE kind = 'child' AND \
+            "SELECT {PERSON_COLUMNS} FROM people WHERE kind = 'child' AND merged_into IS NULL AND \
              (family_name_folded LIKE $1 ESCAPE '\\' OR given_name_folded LIKE $2 ESCAPE '\\' \
               OR date_of_birth = $3 OR date_of_birth = $4) \
              ORDER BY family_name_folded, given_name_folded, id LIMIT $5"

@@ -33,13 +33,17 @@ pub struct StatusResponse {
     ),
     paths(status, openapi_json, crate::tokens::me, crate::cases_api::list,
           crate::cases_api::search, crate::cases_api::record, crate::cases_api::raise,
-          crate::cases_api::concern),
+          crate::cases_api::concern, crate::duplicates::api_review, crate::duplicates::api_merge,
+          crate::duplicates::api_unmerge),
     components(schemas(StatusResponse, ErrorBody, ErrorDetail, ErrorCode, FieldErrorDto,
                        crate::tokens::MeResponse, crate::tokens::TokenInfo,
                        crate::cases_api::ChildDto, crate::cases_api::ChildrenDto,
                        crate::cases_api::ChildSearch, crate::cases_api::ChronologyDto,
                        crate::cases_api::RecordDto, crate::cases_api::NewConcernDto,
-                       crate::cases_api::ConcernDto, crate::cases_api::WordingDto)),
+                       crate::cases_api::ConcernDto, crate::cases_api::WordingDto,
+                       crate::duplicates::DuplicateDto, crate::duplicates::ReasonDto,
+                       crate::duplicates::DuplicatesDto, crate::duplicates::NewMergeDto,
+                       crate::duplicates::UnmergeDto, crate::duplicates::MergeDto)),
     modifiers(&BearerAuth),
     tags((name = "meta", description = "About the service itself"),
          (name = "identity", description = "Who is calling"),
@@ -90,6 +94,12 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/children/{id}", get(crate::cases_api::record))
         .route("/concerns", axum::routing::post(crate::cases_api::raise))
         .route("/concerns/{id}", get(crate::cases_api::concern))
+        .route("/duplicates", get(crate::duplicates::api_review))
+        .route("/merges", axum::routing::post(crate::duplicates::api_merge))
+        .route(
+            "/merges/{id}/undo",
+            axum::routing::post(crate::duplicates::api_unmerge),
+        )
 }
 
 /// The service's name, version and status.

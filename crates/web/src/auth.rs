@@ -366,7 +366,7 @@ pub(crate) fn form_reply(status: StatusCode, html: String) -> Response {
     keep_body((status, Html(html)).into_response())
 }
 
-fn title_for(form: &FormState, title: &str) -> String {
+pub(crate) fn title_for(form: &FormState, title: &str) -> String {
     if form.has_errors() {
         format!("Error: {title}")
     } else {

@@ -7,7 +7,7 @@
 //! that carry names or dates of birth are POSTed, never put in a URL (DATA-02).
 
 use crate::AppState;
-use crate::auth::{self, Auth, ClientAddr, FormState, SignedIn, form_reply};
+use crate::auth::{self, Auth, ClientAddr, FormState, SignedIn, form_reply, title_for};
 use crate::error::WebError;
 use crate::format;
 use crate::pages::{Layout, PageContext};
@@ -23,6 +23,7 @@ use mace_domain::cases::{
     self, AccessLine, ChronologyEntry, Concern, ConcernRow, ConcernStatus, ExploitationType,
     NewConcern, Opened, TriageDecision,
 };
+use mace_domain::dedupe::{self, PersonMerge};
 use mace_domain::identity::model::{Organisation, User};
 use mace_domain::identity::service;
 use mace_domain::matching::{Candidate, Probe};
@@ -80,7 +81,12 @@ where
 
 /// [`with_actor`] for a signed-in browser user (their session's second-factor time counts for
 /// step-up).
-async fn as_user<T, F>(state: &AppState, auth: &Auth, write: bool, f: F) -> Result<T, WebError>
+pub(crate) async fn as_user<T, F>(
+    state: &AppState,
+    auth: &Auth,
+    write: bool,
+    f: F,
+) -> Result<T, WebError>
 where
     T: Send + 'static,
     F: for<'c> Fn(&'c mut Tx, Ctx, ChainKey, Actor) -> BoxFuture<'c, mace_domain::Result<T>>
@@ -91,19 +97,11 @@ where
     with_actor(state, &auth.user, auth.session.mfa_at, write, f).await
 }
 
-fn title_for(form: &FormState, title: &str) -> String {
-    if form.has_errors() {
-        format!("Error: {title}")
-    } else {
-        title.to_string()
-    }
-}
-
-fn name(p: &Person) -> String {
+pub(crate) fn name(p: &Person) -> String {
     format!("{} {}", p.given_name, p.family_name)
 }
 
-fn dob(p: &Person) -> String {
+pub(crate) fn dob(p: &Person) -> String {
     match p.date_of_birth {
         Some(d) if p.dob_approximate => format!("About {}", format::day(d)),
         Some(d) => format::day(d),
@@ -221,6 +219,7 @@ fn kind_label(kind: &str) -> &'static str {
     match kind {
         "concern" => "Concern",
         "triage" => "Triage decision",
+        "merge" => "Record merge",
         _ => "Other",
     }
 }
@@ -248,6 +247,9 @@ pub struct RecordPage {
     pub can_mark: Vec<(&'static str, &'static str)>,
     pub csrf: String,
     pub notice: Option<&'static str>,
+    /// Records merged into this one (not undone).
+    pub merges: Vec<crate::duplicates::MergeLine>,
+    pub can_edit: bool,
 }
 
 #[derive(Template)]
@@ -292,10 +294,14 @@ pub struct RecordQuery {
     pub print: Option<String>,
     /// Set after a marking was added.
     pub marked: Option<String>,
+    /// Set after a merge into this record, or after undoing one.
+    pub merged: Option<String>,
+    pub unmerged: Option<String>,
 }
 
 enum Record {
-    Open(Box<Opened>, Vec<Organisation>, Actor),
+    Open(Box<Opened>, Vec<Organisation>, Actor, Vec<PersonMerge>),
+    Merged(Uuid),
     Denied(Reason, bool),
 }
 
@@ -313,12 +319,18 @@ pub(crate) async fn record(
                     reason,
                     may_break_glass,
                 } => Ok(Record::Denied(reason, may_break_glass)),
-                open => Ok(Record::Open(Box::new(open), tx.list_orgs().await?, actor)),
+                Opened::Merged { into } => Ok(Record::Merged(into)),
+                open => Ok(Record::Open(
+                    Box::new(open),
+                    tx.list_orgs().await?,
+                    actor,
+                    dedupe::merges_into(tx, id).await?,
+                )),
             }
         })
     })
     .await?;
-    let (opened, orgs, actor) = match got {
+    let (opened, orgs, actor, merges) = match got {
         Record::Denied(reason, may_break_glass) => {
             let page = RefusedPage {
                 layout: Layout::from_ctx(&state, ctx, "You cannot see this record"),
@@ -328,7 +340,10 @@ pub(crate) async fn record(
             };
             return Ok(form_reply(StatusCode::FORBIDDEN, page.render()?));
         }
-        Record::Open(o, orgs, actor) => (o, orgs, actor),
+        Record::Merged(into) => {
+            return Ok(Redirect::to(&format!("/children/{into}")).into_response());
+        }
+        Record::Open(o, orgs, actor, merges) => (o, orgs, actor, merges),
     };
     let Opened::Allowed {
         person,
@@ -349,6 +364,7 @@ pub(crate) async fn record(
             let code = match e.kind.as_str() {
                 "concern" => "concern",
                 "triage" => "triage",
+                "merge" => "merge",
                 _ => "other",
             };
             kinds.push((code, k, q.kind.as_deref() == Some(code)));
@@ -402,10 +418,19 @@ pub(crate) async fn record(
             .map(|m| (m.as_str(), m.label()))
             .collect(),
         csrf: auth.session.csrf_secret.clone(),
-        notice: q
-            .marked
-            .is_some()
-            .then_some("The marking has been added. Access to this record is now narrower."),
+        notice: if q.marked.is_some() {
+            Some("The marking has been added. Access to this record is now narrower.")
+        } else if q.merged.is_some() {
+            Some(
+                "The records have been merged. The other record's history is now part of this one.",
+            )
+        } else if q.unmerged.is_some() {
+            Some("The records have been separated again.")
+        } else {
+            None
+        },
+        merges: crate::duplicates::merge_lines(&merges),
+        can_edit: decision.allow && actor.reads_case_data(),
     };
     Ok(Html(page.render()?).into_response())
 }

@@ -151,6 +151,7 @@ async fn search_children(
     params(("id" = Uuid, Path, description = "The child's id")),
     responses(
         (status = 200, description = "The record", body = RecordDto, content_type = "application/json"),
+        (status = 307, description = "The record was merged into another: follow Location"),
         (status = 403, description = "The caller may not see this record", body = crate::error::ErrorBody, content_type = "application/json"),
         (status = 404, description = "No such child", body = crate::error::ErrorBody, content_type = "application/json"),
     ))]
@@ -173,6 +174,16 @@ pub(crate) async fn record(
                 chronology: chronology.iter().map(ChronologyDto::from).collect(),
             },
         )),
+        Opened::Merged { into } => {
+            let mut res = json_response(
+                StatusCode::TEMPORARY_REDIRECT,
+                &serde_json::json!({ "merged_into": into }),
+            );
+            if let Ok(v) = axum::http::HeaderValue::from_str(&format!("/api/v1/children/{into}")) {
+                res.headers_mut().insert(axum::http::header::LOCATION, v);
+            }
+            Ok(res)
+        }
         Opened::Denied { reason, .. } => Err(WebError::Domain(Error::Forbidden {
             reason: reason.as_str().into(),
         })),

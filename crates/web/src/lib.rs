@@ -12,6 +12,7 @@ pub mod auth;
 pub mod cases;
 mod cases_api;
 pub mod components;
+pub mod duplicates;
 pub mod error;
 pub mod format;
 mod health;
@@ -104,6 +105,19 @@ fn routes(state: &AppState) -> Router<AppState> {
             axum::routing::post(cases::children_search),
         )
         .route("/children/new", axum::routing::post(cases::new_child))
+        .route("/children/duplicates", get(duplicates::review))
+        .route(
+            "/children/duplicates/dismiss",
+            axum::routing::post(duplicates::dismiss),
+        )
+        .route(
+            "/children/merge",
+            get(duplicates::merge_form).post(duplicates::merge),
+        )
+        .route(
+            "/merges/{id}/undo",
+            axum::routing::post(duplicates::unmerge),
+        )
         .route("/children/{id}", get(cases::record))
         .route(
             "/children/{id}/break-glass",

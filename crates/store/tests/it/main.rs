@@ -12,5 +12,6 @@ mod audit;
 mod cases;
 mod contract;
 mod identity;
+mod merges;
 mod open;
 mod parity;

@@ -15,15 +15,31 @@ use time::Duration;
 use time::macros::date;
 use uuid::Uuid;
 
-const SCHOOL: (&str, OrgType) = ("Riverside Academy", OrgType::School);
-const CSC: (&str, OrgType) = (
+pub(crate) const SCHOOL: (&str, OrgType) = ("Riverside Academy", OrgType::School);
+pub(crate) const CSC: (&str, OrgType) = (
     "Estuary Children's Social Care",
     OrgType::ChildrensSocialCare,
 );
 const PARTNERSHIP: (&str, OrgType) = ("Estuary Partnership", OrgType::Partnership);
 
 /// A child recorded by `user` (their organisation leads the record).
-async fn child_recorded_by(app: &TestApp, user: Uuid, given: &str, family: &str) -> Uuid {
+pub(crate) async fn child_recorded_by(
+    app: &TestApp,
+    user: Uuid,
+    given: &str,
+    family: &str,
+) -> Uuid {
+    child_born(app, user, given, family, date!(2011 - 04 - 09)).await
+}
+
+/// [`child_recorded_by`], born on `dob`.
+pub(crate) async fn child_born(
+    app: &TestApp,
+    user: Uuid,
+    given: &str,
+    family: &str,
+    dob: time::Date,
+) -> Uuid {
     let (ctx, key) = (app.state.ctx.clone(), app.state.audit_key.clone());
     let (given, family) = (given.to_string(), family.to_string());
     app.state
@@ -39,7 +55,7 @@ async fn child_recorded_by(app: &TestApp, user: Uuid, given: &str, family: &str)
                     kind: PersonKind::Child,
                     given_name: PersonName::parse("given_name", &given).unwrap(),
                     family_name: PersonName::parse("family_name", &family).unwrap(),
-                    date_of_birth: Some(date!(2011 - 04 - 09)),
+                    date_of_birth: Some(dob),
                     dob_approximate: false,
                     gender: Gender::Female,
                     postcode: Some(mace_domain::postcode::Postcode::parse("SS1 2AB").unwrap()),
@@ -51,7 +67,7 @@ async fn child_recorded_by(app: &TestApp, user: Uuid, given: &str, family: &str)
         .unwrap()
 }
 
-fn text(r: &Reply) -> String {
+pub(crate) fn text(r: &Reply) -> String {
     r.html().root_element().text().collect::<Vec<_>>().join(" ")
 }
 
@@ -59,7 +75,7 @@ fn location(r: &Reply) -> String {
     r.header("location").to_string()
 }
 
-async fn audit_actions(app: &TestApp, categories: &[Category]) -> Vec<String> {
+pub(crate) async fn audit_actions(app: &TestApp, categories: &[Category]) -> Vec<String> {
     let cats = categories.to_vec();
     app.state
         .store
@@ -665,7 +681,7 @@ async fn the_access_probe_finds_no_way_into_an_unrelated_record() {
     }
 }
 
-async fn api_token(app: &TestApp, email: &str) -> String {
+pub(crate) async fn api_token(app: &TestApp, email: &str) -> String {
     let (ctx, key, email) = (
         app.state.ctx.clone(),
         app.state.audit_key.clone(),
@@ -701,7 +717,7 @@ async fn api_token(app: &TestApp, email: &str) -> String {
         .unwrap()
 }
 
-async fn api(
+pub(crate) async fn api(
     app: &TestApp,
     method: Method,
     path: &str,

@@ -1,0 +1,225 @@
+//! Duplicate records over both engines: the people the linkage engine reviews, pairs found to
+//! be different children, and reversible merges (every moved or copied row carries the merge's
+//! id in `merged_from`).
+
+use crate::repos::{PERSON_COLUMNS, PersonRow};
+use crate::tx::{Tx, db_err, on_both};
+use crate::types::DbTime;
+use mace_domain::dedupe::PersonMerge;
+use mace_domain::person::Person;
+use mace_domain::ports::MergeRepo;
+use mace_domain::{Error, Result};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+fn linkage_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE kind = 'child' AND merged_into IS NULL ORDER BY id"
+        )
+    })
+}
+
+const MERGED_INTO: &str = "SELECT merged_into FROM people WHERE id = $1";
+const NOT_DUPLICATES: &str = "SELECT person_a, person_b FROM not_duplicates";
+const NOT_DUPLICATE_INSERT: &str = "INSERT INTO not_duplicates (person_a, person_b, decided_by, decided_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (person_a, person_b) DO NOTHING";
+
+/// A merge, in order: `$1` merge id, `$2` survivor, `$3` duplicate, `$4` not-lead.
+const MERGE_STEPS: &[&str] = &[
+    "UPDATE people SET merged_into = $2 WHERE id = $3 AND $1 = $1 AND $4 = $4",
+    "UPDATE concerns SET person_id = $2, merged_from = $1 WHERE person_id = $3 AND $4 = $4",
+    "UPDATE chronology SET person_id = $2, merged_from = $1 WHERE person_id = $3 AND $4 = $4",
+    "INSERT INTO involvements (person_id, org_id, reason, is_lead, created_at, merged_from) \
+     SELECT $2, org_id, reason, $4, created_at, $1 FROM involvements WHERE person_id = $3 \
+     ON CONFLICT (person_id, org_id, reason) DO NOTHING",
+    "INSERT INTO allocations (person_id, user_id, created_at, ended_at, merged_from) \
+     SELECT $2, user_id, created_at, ended_at, $1 FROM allocations WHERE person_id = $3 AND $4 = $4 \
+     ON CONFLICT (person_id, user_id) DO NOTHING",
+    "INSERT INTO record_markings (person_id, marking, created_at, merged_from) \
+     SELECT $2, marking, created_at, $1 FROM record_markings WHERE person_id = $3 AND $4 = $4 \
+     ON CONFLICT (person_id, marking) DO NOTHING",
+    "INSERT INTO restricted_clearances (person_id, user_id, created_at, merged_from) \
+     SELECT $2, user_id, created_at, $1 FROM restricted_clearances WHERE person_id = $3 AND $4 = $4 \
+     ON CONFLICT (person_id, user_id) DO NOTHING",
+];
+
+/// Undoing a merge: `$1` merge id, `$2` the duplicate.
+const UNMERGE_STEPS: &[&str] = &[
+    "UPDATE people SET merged_into = NULL WHERE id = $2 AND $1 = $1",
+    "UPDATE concerns SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
+    "UPDATE chronology SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
+    "DELETE FROM involvements WHERE merged_from = $1 AND $2 = $2",
+    "DELETE FROM allocations WHERE merged_from = $1 AND $2 = $2",
+    "DELETE FROM record_markings WHERE merged_from = $1 AND $2 = $2",
+    "DELETE FROM restricted_clearances WHERE merged_from = $1 AND $2 = $2",
+];
+
+const MERGE_INSERT: &str = "INSERT INTO person_merges (id, survivor_id, duplicate_id, reason, merged_by, merged_at) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+const MERGE_UNDONE: &str = "UPDATE person_merges SET undone_by = $2, undone_at = $3, undo_reason = $4 \
+     WHERE id = $1 AND undone_at IS NULL";
+const MERGE_COLUMNS: &str = "SELECT id, survivor_id, duplicate_id, reason, merged_by, merged_at, undone_by, undone_at, \
+     undo_reason FROM person_merges";
+
+#[derive(sqlx::FromRow)]
+struct MergeRow {
+    id: Uuid,
+    survivor_id: Uuid,
+    duplicate_id: Uuid,
+    reason: String,
+    merged_by: Uuid,
+    merged_at: DbTime,
+    undone_by: Option<Uuid>,
+    undone_at: Option<DbTime>,
+    undo_reason: Option<String>,
+}
+
+impl From<MergeRow> for PersonMerge {
+    fn from(r: MergeRow) -> Self {
+        PersonMerge {
+            id: r.id,
+            survivor_id: r.survivor_id,
+            duplicate_id: r.duplicate_id,
+            reason: r.reason,
+            merged_by: r.merged_by,
+            merged_at: r.merged_at.0,
+            undone_by: r.undone_by,
+            undone_at: r.undone_at.map(|t| t.0),
+            undo_reason: r.undo_reason,
+        }
+    }
+}
+
+fn merge_by_id() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| format!("{MERGE_COLUMNS} WHERE id = $1"))
+}
+
+fn merges_into_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        format!("{MERGE_COLUMNS} WHERE survivor_id = $1 ORDER BY merged_at DESC, id")
+    })
+}
+
+impl MergeRepo for Tx {
+    async fn linkage_people(&mut self) -> Result<Vec<Person>> {
+        let sql = linkage_sql();
+        let rows = on_both!(self, |c| sqlx::query_as::<_, PersonRow>(sql)
+            .fetch_all(c)
+            .await)
+        .map_err(db_err)?;
+        rows.into_iter().map(Person::try_from).collect()
+    }
+
+    async fn merged_into(&mut self, person_id: Uuid) -> Result<Option<Uuid>> {
+        let got = on_both!(self, |c| sqlx::query_scalar::<_, Option<Uuid>>(MERGED_INTO)
+            .bind(person_id)
+            .fetch_optional(c)
+            .await)
+        .map_err(db_err)?;
+        Ok(got.flatten())
+    }
+
+    async fn not_duplicates(&mut self) -> Result<Vec<(Uuid, Uuid)>> {
+        on_both!(self, |c| sqlx::query_as::<_, (Uuid, Uuid)>(NOT_DUPLICATES)
+            .fetch_all(c)
+            .await)
+        .map_err(db_err)
+    }
+
+    async fn insert_not_duplicate(
+        &mut self,
+        a: Uuid,
+        b: Uuid,
+        by: Uuid,
+        at: OffsetDateTime,
+    ) -> Result<()> {
+        on_both!(self, |c| sqlx::query(NOT_DUPLICATE_INSERT)
+            .bind(a)
+            .bind(b)
+            .bind(by)
+            .bind(DbTime(at))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+        .map(|_| ())
+        .map_err(db_err)
+    }
+
+    async fn merge_people(&mut self, m: &PersonMerge) -> Result<()> {
+        on_both!(self, |c| sqlx::query(MERGE_INSERT)
+            .bind(m.id)
+            .bind(m.survivor_id)
+            .bind(m.duplicate_id)
+            .bind(&m.reason)
+            .bind(m.merged_by)
+            .bind(DbTime(m.merged_at))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(db_err)?;
+        for sql in MERGE_STEPS.iter().copied() {
+            on_both!(self, |c| sqlx::query(sql)
+                .bind(m.id)
+                .bind(m.survivor_id)
+                .bind(m.duplicate_id)
+                .bind(false)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))
+            .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    async fn unmerge_people(&mut self, m: &PersonMerge) -> Result<()> {
+        let (Some(by), Some(at)) = (m.undone_by, m.undone_at) else {
+            return Err(Error::store("an unmerge needs who and when"));
+        };
+        let changed = on_both!(self, |c| sqlx::query(MERGE_UNDONE)
+            .bind(m.id)
+            .bind(by)
+            .bind(DbTime(at))
+            .bind(m.undo_reason.as_deref())
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(db_err)?;
+        if changed != 1 {
+            return Err(Error::Conflict("this merge has already been undone".into()));
+        }
+        for sql in UNMERGE_STEPS.iter().copied() {
+            on_both!(self, |c| sqlx::query(sql)
+                .bind(m.id)
+                .bind(m.duplicate_id)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))
+            .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    async fn get_merge(&mut self, id: Uuid) -> Result<Option<PersonMerge>> {
+        let sql = merge_by_id();
+        let row = on_both!(self, |c| sqlx::query_as::<_, MergeRow>(sql)
+            .bind(id)
+            .fetch_optional(c)
+            .await)
+        .map_err(db_err)?;
+        Ok(row.map(PersonMerge::from))
+    }
+
+    async fn merges_into(&mut self, survivor_id: Uuid) -> Result<Vec<PersonMerge>> {
+        let sql = merges_into_sql();
+        let rows = on_both!(self, |c| sqlx::query_as::<_, MergeRow>(sql)
+            .bind(survivor_id)
+            .fetch_all(c)
+            .await)
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(PersonMerge::from).collect())
+    }
+}
