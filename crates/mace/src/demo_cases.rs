@@ -36,19 +36,20 @@ const CHILDREN: &[DemoChild] = &[
         recorded_by: "dsl@school.demo.invalid",
         concern: None,
     },
-    // The same child recorded twice, spelt differently and with the day and month of birth
-    // swapped: the duplicate review offers the pair.
+    // The same child recorded twice, the second time with the family name misspelt: the
+    // duplicate review offers the pair.
     DemoChild {
-        given: "Kayley",
-        family: "Harrison",
-        born: (2011, Month::September, 4),
+        given: "Kayleigh",
+        family: "Harrisson",
+        born: (2011, Month::April, 9),
         gender: Gender::Female,
         postcode: "SS1 2AB",
         recorded_by: "dsl@school.demo.invalid",
         concern: Some((
             "dsl@school.demo.invalid",
             &[ExploitationType::Criminal],
-            "Kayley was seen getting into a car with older males outside school at lunchtime and              came back to lessons late with a new pair of trainers.",
+            "Kayleigh was seen getting into a car with older males outside school at lunchtime \
+             and came back to lessons late with a new pair of trainers.",
         )),
     },
     DemoChild {

@@ -14,6 +14,7 @@
 
 mod admin;
 mod casework;
+mod duplicates;
 mod harness;
 mod pages;
 mod sign_in;
