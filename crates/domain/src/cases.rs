@@ -203,6 +203,48 @@ pub(crate) fn event(
     }
 }
 
+/// An event about the actor's own activity rather than one record (a list, a queue, a review).
+pub(crate) fn untargeted(ctx: &Ctx, actor: &Actor, category: Category, action: &str) -> NewEvent {
+    let mut e = event(
+        ctx,
+        actor,
+        category,
+        action,
+        Outcome::Success,
+        actor.user_id,
+        "user",
+    );
+    e.target_type = None;
+    e.target_id = None;
+    e
+}
+
+/// Record a refusal (`authz_denied`) of `action` on a target, in the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn record_refusal<R: AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    action: &str,
+    target: Uuid,
+    target_type: &str,
+    detail: Option<String>,
+) -> Result<()> {
+    let mut e = event(
+        ctx,
+        actor,
+        Category::AuthzDenied,
+        action,
+        Outcome::Denied,
+        target,
+        target_type,
+    );
+    e.detail = detail;
+    tx.append(key, ctx.ids.new_id(), &e).await?;
+    Ok(())
+}
+
 fn detail_reason(d: Decision) -> Option<String> {
     Some(format!("{{\"reason\":\"{}\"}}", d.reason.as_str()))
 }
@@ -245,17 +287,17 @@ pub async fn open_record<R: PersonRepo + CaseRepo + MergeRepo + AuditLog>(
         .await?;
     let d = authz::decide(actor, Action::ViewRecord, Some(&facts));
     if !d.allow {
-        let mut e = event(
+        record_refusal(
             ctx,
+            tx,
+            key,
             actor,
-            Category::AuthzDenied,
             "record.view",
-            Outcome::Denied,
             person_id,
             "person",
-        );
-        e.detail = detail_reason(d);
-        tx.append(key, ctx.ids.new_id(), &e).await?;
+            detail_reason(d),
+        )
+        .await?;
         let may_break_glass = d.reason == Reason::NoRelationship && actor.reads_case_data();
         return Ok(Opened::Denied {
             reason: d.reason,
@@ -307,17 +349,7 @@ pub async fn list_children<R: CaseRepo + AuditLog>(
     let rows = tx
         .list_children(&scope, &person::fold(query), limit)
         .await?;
-    let mut e = event(
-        ctx,
-        actor,
-        Category::Consultation,
-        "record.list",
-        Outcome::Success,
-        actor.user_id,
-        "user",
-    );
-    e.target_type = None;
-    e.target_id = None;
+    let mut e = untargeted(ctx, actor, Category::Consultation, "record.list");
     e.detail = Some(format!("{{\"results\":{}}}", rows.len()));
     tx.append(key, ctx.ids.new_id(), &e).await?;
     Ok(rows)
@@ -463,17 +495,7 @@ pub async fn find_children<R: PersonRepo + AuditLog>(
         )
         .await?;
     let found = crate::matching::rank(probe, pool, 10);
-    let mut e = event(
-        ctx,
-        actor,
-        Category::Consultation,
-        "person.search",
-        Outcome::Success,
-        actor.user_id,
-        "user",
-    );
-    e.target_type = None;
-    e.target_id = None;
+    let mut e = untargeted(ctx, actor, Category::Consultation, "person.search");
     e.detail = Some(format!("{{\"results\":{}}}", found.len()));
     tx.append(key, ctx.ids.new_id(), &e).await?;
     Ok(found)
@@ -508,17 +530,18 @@ pub async fn mark_record<R: PersonRepo + CaseRepo + AuditLog>(
         .await?;
     let d = authz::decide(actor, Action::EditRecord, Some(&facts));
     if !d.allow || !may_mark(actor, &facts, marking) {
-        let mut e = event(
+        let detail = format!("{{\"marking\":\"{}\"}}", marking.as_str());
+        record_refusal(
             ctx,
+            tx,
+            key,
             actor,
-            Category::AuthzDenied,
             "record.mark",
-            Outcome::Denied,
             person_id,
             "person",
-        );
-        e.detail = Some(format!("{{\"marking\":\"{}\"}}", marking.as_str()));
-        tx.append(key, ctx.ids.new_id(), &e).await?;
+            Some(detail),
+        )
+        .await?;
         return Err(Error::Forbidden {
             reason: "may not mark this record".into(),
         });
@@ -845,20 +868,7 @@ pub async fn open_concern<R: PersonRepo + CaseRepo + AuditLog>(
         authz::decide(actor, Action::ViewRecord, Some(&facts)).allow
     };
     if !allowed {
-        tx.append(
-            key,
-            ctx.ids.new_id(),
-            &event(
-                ctx,
-                actor,
-                Category::AuthzDenied,
-                "concern.view",
-                Outcome::Denied,
-                c.id,
-                "concern",
-            ),
-        )
-        .await?;
+        record_refusal(ctx, tx, key, actor, "concern.view", c.id, "concern", None).await?;
         return Ok(None);
     }
     let person = child(tx, c.person_id).await?;
@@ -892,20 +902,7 @@ pub async fn triage<R: PersonRepo + CaseRepo + AuditLog>(
 ) -> Result<Concern> {
     let mut c = tx.get_concern(concern_id).await?.ok_or(Error::NotFound)?;
     if !can_triage(actor, c.raised_by_org) {
-        tx.append(
-            key,
-            ctx.ids.new_id(),
-            &event(
-                ctx,
-                actor,
-                Category::AuthzDenied,
-                "concern.triage",
-                Outcome::Denied,
-                c.id,
-                "concern",
-            ),
-        )
-        .await?;
+        record_refusal(ctx, tx, key, actor, "concern.triage", c.id, "concern", None).await?;
         return Err(Error::Forbidden {
             reason: "not a triager for the raising organisation".into(),
         });
@@ -1059,18 +1056,15 @@ pub async fn who_has_seen<R: PersonRepo + CaseRepo + IdentityRepo + AuditLog>(
         .await?;
     let d = authz::decide(actor, Action::ViewRecordAccessLog, Some(&facts));
     if !d.allow {
-        tx.append(
+        record_refusal(
+            ctx,
+            tx,
             key,
-            ctx.ids.new_id(),
-            &event(
-                ctx,
-                actor,
-                Category::AuthzDenied,
-                "record.access_log",
-                Outcome::Denied,
-                person_id,
-                "person",
-            ),
+            actor,
+            "record.access_log",
+            person_id,
+            "person",
+            None,
         )
         .await?;
         return Err(Error::Forbidden {
@@ -1111,17 +1105,7 @@ pub async fn privacy_queue<R: IdentityRepo + AuditLog>(
     let events = tx
         .audit_by_category(&[Category::BreakGlass, Category::AuthzDenied], 200)
         .await?;
-    let mut e = event(
-        ctx,
-        actor,
-        Category::Consultation,
-        "audit.privacy_queue",
-        Outcome::Success,
-        actor.user_id,
-        "user",
-    );
-    e.target_type = None;
-    e.target_id = None;
+    let e = untargeted(ctx, actor, Category::Consultation, "audit.privacy_queue");
     tx.append(key, ctx.ids.new_id(), &e).await?;
     name_events(tx, events).await
 }

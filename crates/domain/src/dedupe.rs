@@ -10,7 +10,7 @@
 use crate::Ctx;
 use crate::audit::{Category, ChainKey, Outcome};
 use crate::authz::{self, Action, Actor, RecordFacts};
-use crate::cases::{ChronologyEntry, child, event};
+use crate::cases::{ChronologyEntry, child, event, record_refusal, untargeted};
 use crate::error::{Error, Result};
 use crate::linkage::{self, Dataset, LinkRecord, Model, Options};
 use crate::person::Person;
@@ -102,6 +102,7 @@ async fn facts<R: CaseRepo>(
     Ok(f)
 }
 
+/// Record the refusal and return the error to give.
 async fn refuse<R: AuditLog>(
     ctx: &Ctx,
     tx: &mut R,
@@ -110,16 +111,7 @@ async fn refuse<R: AuditLog>(
     action: &str,
     target: Uuid,
 ) -> Result<Error> {
-    let e = event(
-        ctx,
-        actor,
-        Category::AuthzDenied,
-        action,
-        Outcome::Denied,
-        target,
-        "person",
-    );
-    tx.append(key, ctx.ids.new_id(), &e).await?;
+    record_refusal(ctx, tx, key, actor, action, target, "person", None).await?;
     Ok(Error::Forbidden {
         reason: format!("{action} refused"),
     })
@@ -147,17 +139,21 @@ pub async fn review<R: MergeRepo + CaseRepo + AuditLog>(
     let dismissed: HashSet<(Uuid, Uuid)> = tx.not_duplicates().await?.into_iter().collect();
     let mut scored = data.predict(&model, &opts, REVIEW_THRESHOLD);
     scored.sort_by(|x, y| y.probability.total_cmp(&x.probability));
-    let mut cache = HashMap::new();
+    // The records this viewer may open, in one query: the policy's scope is the same rule as
+    // deciding `ViewRecord` on each (tested against each other).
+    let visible: HashSet<Uuid> = tx
+        .list_children(&authz::scope(actor), "", i64::MAX)
+        .await?
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
     let (mut pairs, mut hidden) = (Vec::new(), 0);
     for s in scored {
         let (a, b) = (&people[s.a as usize], &people[s.b as usize]);
         if dismissed.contains(&ordered(a.id, b.id)) {
             continue;
         }
-        let fa = facts(ctx, tx, actor, &mut cache, a.id).await?;
-        let fb = facts(ctx, tx, actor, &mut cache, b.id).await?;
-        let open = |f: &RecordFacts| authz::decide(actor, Action::ViewRecord, Some(f)).allow;
-        if !(open(&fa) && open(&fb)) {
+        if !(visible.contains(&a.id) && visible.contains(&b.id)) {
             hidden += 1;
             continue;
         }
@@ -171,17 +167,7 @@ pub async fn review<R: MergeRepo + CaseRepo + AuditLog>(
             });
         }
     }
-    let mut e = event(
-        ctx,
-        actor,
-        Category::Consultation,
-        "duplicates.review",
-        Outcome::Success,
-        actor.user_id,
-        "user",
-    );
-    e.target_type = None;
-    e.target_id = None;
+    let mut e = untargeted(ctx, actor, Category::Consultation, "duplicates.review");
     e.detail = Some(format!("{{\"shown\":{},\"hidden\":{hidden}}}", pairs.len()));
     tx.append(key, ctx.ids.new_id(), &e).await?;
     Ok(Review {
@@ -397,11 +383,6 @@ pub async fn not_duplicate<R: PersonRepo + MergeRepo + CaseRepo + AuditLog>(
     e.detail = Some(format!("{{\"with\":\"{y}\"}}"));
     tx.append(key, ctx.ids.new_id(), &e).await?;
     Ok(())
-}
-
-/// Merges into a record the actor has opened (the record page lists them).
-pub async fn merges_into<R: MergeRepo>(tx: &mut R, survivor_id: Uuid) -> Result<Vec<PersonMerge>> {
-    tx.merges_into(survivor_id).await
 }
 
 #[cfg(test)]

@@ -249,6 +249,20 @@ pub enum Field {
     Gender,
 }
 
+impl Field {
+    /// The stored and API form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::DateOfBirth => "date_of_birth",
+            Field::Postcode => "postcode",
+            Field::Place => "place",
+            Field::Occupation => "occupation",
+            Field::Gender => "gender",
+        }
+    }
+}
+
 const FIELDS: [Field; 6] = [
     Field::Name,
     Field::DateOfBirth,
@@ -868,10 +882,6 @@ impl Index {
             blocks,
             max_block: opts.max_block,
         }
-    }
-
-    pub fn data(&self) -> &Dataset {
-        &self.data
     }
 
     /// The records at or above `min_probability`, most likely first, at most `limit`.

@@ -26,34 +26,40 @@ const NOT_DUPLICATES: &str = "SELECT person_a, person_b FROM not_duplicates";
 const NOT_DUPLICATE_INSERT: &str = "INSERT INTO not_duplicates (person_a, person_b, decided_by, decided_at) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (person_a, person_b) DO NOTHING";
 
-/// A merge, in order: `$1` merge id, `$2` survivor, `$3` duplicate, `$4` not-lead.
+const MERGE_MARK: &str = "UPDATE people SET merged_into = $1 WHERE id = $2";
+const UNMERGE_MARK: &str = "UPDATE people SET merged_into = NULL WHERE id = $1";
+
+/// The rest of a merge, in order: `$1` merge id, `$2` survivor, `$3` duplicate. Copied
+/// involvements never lead the kept record.
 const MERGE_STEPS: &[&str] = &[
-    "UPDATE people SET merged_into = $2 WHERE id = $3 AND $1 = $1 AND $4 = $4",
-    "UPDATE concerns SET person_id = $2, merged_from = $1 WHERE person_id = $3 AND $4 = $4",
-    "UPDATE chronology SET person_id = $2, merged_from = $1 WHERE person_id = $3 AND $4 = $4",
+    "UPDATE concerns SET person_id = $2, merged_from = $1 WHERE person_id = $3",
+    "UPDATE chronology SET person_id = $2, merged_from = $1 WHERE person_id = $3",
     "INSERT INTO involvements (person_id, org_id, reason, is_lead, created_at, merged_from) \
-     SELECT $2, org_id, reason, $4, created_at, $1 FROM involvements WHERE person_id = $3 \
+     SELECT $2, org_id, reason, FALSE, created_at, $1 FROM involvements WHERE person_id = $3 \
      ON CONFLICT (person_id, org_id, reason) DO NOTHING",
     "INSERT INTO allocations (person_id, user_id, created_at, ended_at, merged_from) \
-     SELECT $2, user_id, created_at, ended_at, $1 FROM allocations WHERE person_id = $3 AND $4 = $4 \
+     SELECT $2, user_id, created_at, ended_at, $1 FROM allocations WHERE person_id = $3 \
      ON CONFLICT (person_id, user_id) DO NOTHING",
     "INSERT INTO record_markings (person_id, marking, created_at, merged_from) \
-     SELECT $2, marking, created_at, $1 FROM record_markings WHERE person_id = $3 AND $4 = $4 \
+     SELECT $2, marking, created_at, $1 FROM record_markings WHERE person_id = $3 \
      ON CONFLICT (person_id, marking) DO NOTHING",
     "INSERT INTO restricted_clearances (person_id, user_id, created_at, merged_from) \
-     SELECT $2, user_id, created_at, $1 FROM restricted_clearances WHERE person_id = $3 AND $4 = $4 \
+     SELECT $2, user_id, created_at, $1 FROM restricted_clearances WHERE person_id = $3 \
      ON CONFLICT (person_id, user_id) DO NOTHING",
 ];
 
-/// Undoing a merge: `$1` merge id, `$2` the duplicate.
-const UNMERGE_STEPS: &[&str] = &[
-    "UPDATE people SET merged_into = NULL WHERE id = $2 AND $1 = $1",
+/// Undoing a merge, moves back: `$1` merge id, `$2` the duplicate.
+const UNMERGE_MOVES: &[&str] = &[
     "UPDATE concerns SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
     "UPDATE chronology SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
-    "DELETE FROM involvements WHERE merged_from = $1 AND $2 = $2",
-    "DELETE FROM allocations WHERE merged_from = $1 AND $2 = $2",
-    "DELETE FROM record_markings WHERE merged_from = $1 AND $2 = $2",
-    "DELETE FROM restricted_clearances WHERE merged_from = $1 AND $2 = $2",
+];
+
+/// Undoing a merge, copies removed: `$1` merge id.
+const UNMERGE_DELETES: &[&str] = &[
+    "DELETE FROM involvements WHERE merged_from = $1",
+    "DELETE FROM allocations WHERE merged_from = $1",
+    "DELETE FROM record_markings WHERE merged_from = $1",
+    "DELETE FROM restricted_clearances WHERE merged_from = $1",
 ];
 
 const MERGE_INSERT: &str = "INSERT INTO person_merges (id, survivor_id, duplicate_id, reason, merged_by, merged_at) \
@@ -161,12 +167,18 @@ impl MergeRepo for Tx {
             .await
             .map(|r| r.rows_affected()))
         .map_err(db_err)?;
+        on_both!(self, |c| sqlx::query(MERGE_MARK)
+            .bind(m.survivor_id)
+            .bind(m.duplicate_id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(db_err)?;
         for sql in MERGE_STEPS.iter().copied() {
             on_both!(self, |c| sqlx::query(sql)
                 .bind(m.id)
                 .bind(m.survivor_id)
                 .bind(m.duplicate_id)
-                .bind(false)
                 .execute(c)
                 .await
                 .map(|r| r.rows_affected()))
@@ -191,10 +203,24 @@ impl MergeRepo for Tx {
         if changed != 1 {
             return Err(Error::Conflict("this merge has already been undone".into()));
         }
-        for sql in UNMERGE_STEPS.iter().copied() {
+        on_both!(self, |c| sqlx::query(UNMERGE_MARK)
+            .bind(m.duplicate_id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(db_err)?;
+        for sql in UNMERGE_MOVES.iter().copied() {
             on_both!(self, |c| sqlx::query(sql)
                 .bind(m.id)
                 .bind(m.duplicate_id)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))
+            .map_err(db_err)?;
+        }
+        for sql in UNMERGE_DELETES.iter().copied() {
+            on_both!(self, |c| sqlx::query(sql)
+                .bind(m.id)
                 .execute(c)
                 .await
                 .map(|r| r.rows_affected()))

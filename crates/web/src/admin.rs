@@ -5,7 +5,7 @@
 
 use crate::AppState;
 use crate::auth::{Auth, FormState, SignedIn, form_reply, hashing};
-use crate::cases::with_actor;
+use crate::cases::as_user;
 use crate::error::WebError;
 use crate::pages::{Layout, PageContext};
 use askama::Template;
@@ -83,7 +83,7 @@ async fn directory(
     state: &AppState,
     auth: &Auth,
 ) -> Result<(Vec<Organisation>, Vec<User>), WebError> {
-    with_actor(state, &auth.user, None, true, move |tx, ctx, key, actor| {
+    as_user(state, auth, true, move |tx, ctx, key, actor| {
         Box::pin(async move {
             admin::may_administer(&actor)?;
             let orgs = tx.list_orgs().await?;
@@ -197,19 +197,13 @@ pub(crate) async fn create_org(
         return Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html));
     };
     let name = f.name.clone();
-    let made = with_actor(
-        &state,
-        &auth.user,
-        None,
-        true,
-        move |tx, ctx, key, actor| {
-            let name = name.clone();
-            Box::pin(async move {
-                let by = admin::may_administer(&actor)?;
-                admin::create_org(&ctx, tx, &key, &by, &name, org_type).await
-            })
-        },
-    )
+    let made = as_user(&state, &auth, true, move |tx, ctx, key, actor| {
+        let name = name.clone();
+        Box::pin(async move {
+            let by = admin::may_administer(&actor)?;
+            admin::create_org(&ctx, tx, &key, &by, &name, org_type).await
+        })
+    })
     .await;
     match made {
         Ok(_) => Ok(Redirect::to("/admin?done=org").into_response()),
@@ -400,26 +394,20 @@ pub(crate) async fn create_user(
         .await?
         .map_err(|_| WebError::Internal("password hashing failed".into()))?;
     let name = f.display_name.clone();
-    let made = with_actor(
-        &state,
-        &auth.user,
-        None,
-        true,
-        move |tx, ctx, key, actor| {
-            let new = NewUser {
-                org_id,
-                email: email.clone(),
-                display_name: name.clone(),
-                roles: roles.clone(),
-                password_hash: Some(hash.clone()),
-            };
-            Box::pin(async move {
-                let by = admin::may_administer(&actor)?;
-                let u = admin::create_user(&ctx, tx, &key, &by, new).await?;
-                admin::mark_temporary_password(tx, u).await
-            })
-        },
-    )
+    let made = as_user(&state, &auth, true, move |tx, ctx, key, actor| {
+        let new = NewUser {
+            org_id,
+            email: email.clone(),
+            display_name: name.clone(),
+            roles: roles.clone(),
+            password_hash: Some(hash.clone()),
+        };
+        Box::pin(async move {
+            let by = admin::may_administer(&actor)?;
+            let u = admin::create_user(&ctx, tx, &key, &by, new).await?;
+            admin::mark_temporary_password(tx, u).await
+        })
+    })
     .await;
     match made {
         Ok(u) => {
@@ -451,18 +439,12 @@ fn with_roles(u: &User) -> FormState {
 }
 
 async fn load_user(state: &AppState, auth: &Auth, id: Uuid) -> Result<User, WebError> {
-    with_actor(
-        state,
-        &auth.user,
-        None,
-        false,
-        move |tx, _ctx, _key, actor| {
-            Box::pin(async move {
-                admin::may_administer(&actor)?;
-                tx.get_user(id).await?.ok_or(Error::NotFound)
-            })
-        },
-    )
+    as_user(state, auth, false, move |tx, _ctx, _key, actor| {
+        Box::pin(async move {
+            admin::may_administer(&actor)?;
+            tx.get_user(id).await?.ok_or(Error::NotFound)
+        })
+    })
     .await
 }
 
@@ -489,19 +471,13 @@ pub(crate) async fn set_roles(
     auth.check_csrf(&f.csrf_token)?;
     let roles = f.roles();
     let r2 = roles.clone();
-    let done = with_actor(
-        &state,
-        &auth.user,
-        None,
-        true,
-        move |tx, ctx, key, actor| {
-            let roles = r2.clone();
-            Box::pin(async move {
-                let by = admin::may_administer(&actor)?;
-                admin::set_roles(&ctx, tx, &key, &by, id, roles).await
-            })
-        },
-    )
+    let done = as_user(&state, &auth, true, move |tx, ctx, key, actor| {
+        let roles = r2.clone();
+        Box::pin(async move {
+            let by = admin::may_administer(&actor)?;
+            admin::set_roles(&ctx, tx, &key, &by, id, roles).await
+        })
+    })
     .await;
     match done {
         Ok(_) => Ok(Redirect::to("/admin?done=user").into_response()),
@@ -532,18 +508,12 @@ pub(crate) async fn set_status(
 ) -> Result<Response, WebError> {
     auth.check_csrf(&f.csrf_token)?;
     let enabled = f.enabled == "yes";
-    with_actor(
-        &state,
-        &auth.user,
-        None,
-        true,
-        move |tx, ctx, key, actor| {
-            Box::pin(async move {
-                let by = admin::may_administer(&actor)?;
-                admin::set_enabled(&ctx, tx, &key, &by, id, enabled).await
-            })
-        },
-    )
+    as_user(&state, &auth, true, move |tx, ctx, key, actor| {
+        Box::pin(async move {
+            let by = admin::may_administer(&actor)?;
+            admin::set_enabled(&ctx, tx, &key, &by, id, enabled).await
+        })
+    })
     .await?;
     Ok(Redirect::to("/admin?done=user").into_response())
 }

@@ -23,12 +23,12 @@ use mace_domain::cases::{
     self, AccessLine, ChronologyEntry, Concern, ConcernRow, ConcernStatus, ExploitationType,
     NewConcern, Opened, TriageDecision,
 };
-use mace_domain::dedupe::{self, PersonMerge};
+use mace_domain::dedupe::PersonMerge;
 use mace_domain::identity::model::{Organisation, User};
 use mace_domain::identity::service;
 use mace_domain::matching::{Candidate, Probe};
 use mace_domain::person::{Gender, NewPerson, Person, PersonKind, PersonName};
-use mace_domain::ports::IdentityRepo;
+use mace_domain::ports::{IdentityRepo, MergeRepo};
 use mace_domain::postcode::Postcode;
 use mace_domain::{Ctx, Error, FieldError};
 use mace_store::Tx;
@@ -249,7 +249,6 @@ pub struct RecordPage {
     pub notice: Option<&'static str>,
     /// Records merged into this one (not undone).
     pub merges: Vec<crate::duplicates::MergeLine>,
-    pub can_edit: bool,
 }
 
 #[derive(Template)]
@@ -324,7 +323,7 @@ pub(crate) async fn record(
                     Box::new(open),
                     tx.list_orgs().await?,
                     actor,
-                    dedupe::merges_into(tx, id).await?,
+                    tx.merges_into(id).await?,
                 )),
             }
         })
@@ -430,7 +429,6 @@ pub(crate) async fn record(
             None
         },
         merges: crate::duplicates::merge_lines(&merges),
-        can_edit: decision.allow && actor.reads_case_data(),
     };
     Ok(Html(page.render()?).into_response())
 }

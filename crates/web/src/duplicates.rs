@@ -366,10 +366,7 @@ pub(crate) async fn api_review(
                 .reasons
                 .iter()
                 .map(|x| ReasonDto {
-                    field: serde_json::to_value(x.field)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default(),
+                    field: x.field.as_str().to_string(),
                     level: x.level.to_string(),
                     weight: x.weight,
                 })
