@@ -110,6 +110,19 @@ fn merges_into_sql() -> &'static str {
     })
 }
 
+/// Run one statement whose parameters are all ids, bound in order.
+async fn exec_ids(tx: &mut Tx, sql: &'static str, ids: &[Uuid]) -> Result<()> {
+    on_both!(tx, |c| {
+        let mut q = sqlx::query(sql);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        q.execute(c).await.map(|r| r.rows_affected())
+    })
+    .map(|_| ())
+    .map_err(db_err)
+}
+
 impl MergeRepo for Tx {
     async fn linkage_people(&mut self) -> Result<Vec<Person>> {
         let sql = linkage_sql();
@@ -167,22 +180,9 @@ impl MergeRepo for Tx {
             .await
             .map(|r| r.rows_affected()))
         .map_err(db_err)?;
-        on_both!(self, |c| sqlx::query(MERGE_MARK)
-            .bind(m.survivor_id)
-            .bind(m.duplicate_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(db_err)?;
+        exec_ids(self, MERGE_MARK, &[m.survivor_id, m.duplicate_id]).await?;
         for sql in MERGE_STEPS.iter().copied() {
-            on_both!(self, |c| sqlx::query(sql)
-                .bind(m.id)
-                .bind(m.survivor_id)
-                .bind(m.duplicate_id)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))
-            .map_err(db_err)?;
+            exec_ids(self, sql, &[m.id, m.survivor_id, m.duplicate_id]).await?;
         }
         Ok(())
     }
@@ -203,28 +203,12 @@ impl MergeRepo for Tx {
         if changed != 1 {
             return Err(Error::Conflict("this merge has already been undone".into()));
         }
-        on_both!(self, |c| sqlx::query(UNMERGE_MARK)
-            .bind(m.duplicate_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(db_err)?;
+        exec_ids(self, UNMERGE_MARK, &[m.duplicate_id]).await?;
         for sql in UNMERGE_MOVES.iter().copied() {
-            on_both!(self, |c| sqlx::query(sql)
-                .bind(m.id)
-                .bind(m.duplicate_id)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))
-            .map_err(db_err)?;
+            exec_ids(self, sql, &[m.id, m.duplicate_id]).await?;
         }
         for sql in UNMERGE_DELETES.iter().copied() {
-            on_both!(self, |c| sqlx::query(sql)
-                .bind(m.id)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))
-            .map_err(db_err)?;
+            exec_ids(self, sql, &[m.id]).await?;
         }
         Ok(())
     }
