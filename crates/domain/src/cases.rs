@@ -565,6 +565,142 @@ pub async fn mark_record<R: PersonRepo + CaseRepo + AuditLog>(
     Ok(())
 }
 
+/// A correction is never made by changing what was recorded: it is added as an addendum beside
+/// the entry it corrects (kind `addendum`, `source_id` the corrected entry), so the chronology
+/// shows both what was first written and what is now known.
+pub const ADDENDUM_KIND: &str = "addendum";
+
+/// Add a correction to one chronology entry the actor can see on a record they may change.
+/// The addendum carries the entry's marking, so it is seen by exactly those who see the entry.
+/// Audited as an alteration of the record.
+pub async fn add_addendum<R: PersonRepo + CaseRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    person_id: Uuid,
+    entry_id: Uuid,
+    text: &str,
+) -> Result<ChronologyEntry> {
+    child(tx, person_id).await?;
+    let now = ctx.clock.now();
+    let facts = tx
+        .record_facts(person_id, actor.user_id, actor.org_id, now)
+        .await?;
+    let d = authz::decide(actor, Action::EditRecord, Some(&facts));
+    if !d.allow {
+        record_refusal(
+            ctx,
+            tx,
+            key,
+            actor,
+            "chronology.addendum",
+            person_id,
+            "person",
+            detail_reason(d),
+        )
+        .await?;
+        return Err(Error::Forbidden {
+            reason: d.reason.as_str().into(),
+        });
+    }
+    let Some(entry) =
+        tx.list_chronology(person_id).await?.into_iter().find(|e| {
+            e.id == entry_id && e.kind != ADDENDUM_KIND && entry_visible(actor, &facts, e)
+        })
+    else {
+        return Err(Error::NotFound);
+    };
+    let text = text.trim();
+    let n = text.chars().count();
+    if !(10..=5_000).contains(&n) {
+        return Err(Error::Validation(vec![FieldError::new(
+            "text",
+            "Write the correction in 10 to 5,000 characters: what was wrong and what is right",
+        )]));
+    }
+    let addendum = ChronologyEntry {
+        id: ctx.ids.new_id(),
+        person_id,
+        kind: ADDENDUM_KIND.into(),
+        source_id: entry.id,
+        org_id: actor.org_id,
+        event_at: now,
+        recorded_at: now,
+        summary: text.to_string(),
+        marking: entry.marking,
+    };
+    tx.insert_chronology(&addendum).await?;
+    let mut e = event(
+        ctx,
+        actor,
+        Category::Alteration,
+        "chronology.addendum",
+        Outcome::Success,
+        person_id,
+        "person",
+    );
+    e.detail = Some(format!(
+        "{{\"entry\":\"{}\",\"addendum\":\"{}\"}}",
+        entry.id, addendum.id
+    ));
+    tx.append(key, ctx.ids.new_id(), &e).await?;
+    Ok(addendum)
+}
+
+/// What a viewer narrows a chronology to. Dates are the viewer's local calendar dates, both
+/// ends included.
+#[derive(Debug, Clone, Default)]
+pub struct ChronologyFilter {
+    /// A kind (`concern`, `triage`, `merge`…); `None` or empty for every kind.
+    pub kind: Option<String>,
+    pub agency: Option<Uuid>,
+    pub from: Option<time::Date>,
+    pub to: Option<time::Date>,
+}
+
+/// One chronology entry with the corrections added to it, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChronologyItem<'a> {
+    pub entry: &'a ChronologyEntry,
+    pub addenda: Vec<&'a ChronologyEntry>,
+}
+
+impl ChronologyFilter {
+    fn matches(&self, e: &ChronologyEntry, local: &impl Fn(OffsetDateTime) -> time::Date) -> bool {
+        let day = local(e.event_at);
+        self.kind
+            .as_deref()
+            .is_none_or(|k| k.is_empty() || e.kind == k)
+            && self.agency.is_none_or(|a| e.org_id == a)
+            && self.from.is_none_or(|f| day >= f)
+            && self.to.is_none_or(|t| day <= t)
+    }
+
+    /// The entries that pass, each with its addenda (an addendum goes wherever its entry goes,
+    /// whatever its own date or agency). `local` gives an instant's calendar date.
+    pub fn apply<'a>(
+        &self,
+        entries: &'a [ChronologyEntry],
+        local: impl Fn(OffsetDateTime) -> time::Date,
+    ) -> Vec<ChronologyItem<'a>> {
+        let mut items: Vec<ChronologyItem<'a>> = entries
+            .iter()
+            .filter(|e| e.kind != ADDENDUM_KIND && self.matches(e, &local))
+            .map(|entry| ChronologyItem {
+                entry,
+                addenda: Vec::new(),
+            })
+            .collect();
+        for a in entries.iter().filter(|e| e.kind == ADDENDUM_KIND) {
+            if let Some(item) = items.iter_mut().find(|i| i.entry.id == a.source_id) {
+                item.addenda.push(a);
+            }
+        }
+        items
+    }
+}
+
 /// A concern as a professional writes it.
 #[derive(Debug, Clone, Default)]
 pub struct NewConcern {
@@ -1176,5 +1312,76 @@ mod tests {
         };
         assert!(!c.overdue(t + Duration::hours(23)));
         assert!(c.overdue(t + Duration::hours(25)));
+    }
+
+    fn entry(id: u128, kind: &str, org: Uuid, day: u8) -> ChronologyEntry {
+        let at = time::Date::from_calendar_date(2026, time::Month::November, day)
+            .unwrap()
+            .with_hms(10, 0, 0)
+            .unwrap()
+            .assume_utc();
+        ChronologyEntry {
+            id: Uuid::from_u128(id),
+            person_id: Uuid::nil(),
+            kind: kind.into(),
+            source_id: Uuid::nil(),
+            org_id: org,
+            event_at: at,
+            recorded_at: at,
+            summary: String::new(),
+            marking: None,
+        }
+    }
+
+    #[test]
+    fn chronology_filters_by_kind_agency_and_date_and_keeps_addenda_with_their_entry() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let mut fix = entry(9, ADDENDUM_KIND, b, 20);
+        fix.source_id = Uuid::from_u128(10);
+        let all = [
+            entry(10, "concern", a, 1),
+            entry(11, "triage", a, 2),
+            entry(12, "concern", b, 10),
+            fix,
+        ];
+        let local = |t: OffsetDateTime| t.date();
+        let ids = |f: ChronologyFilter| -> Vec<u128> {
+            f.apply(&all, local)
+                .iter()
+                .map(|i| i.entry.id.as_u128())
+                .collect()
+        };
+        assert_eq!(ids(ChronologyFilter::default()), vec![10, 11, 12]);
+        let kind = |k: &str| ChronologyFilter {
+            kind: Some(k.into()),
+            ..ChronologyFilter::default()
+        };
+        assert_eq!(ids(kind("")), vec![10, 11, 12]);
+        assert_eq!(ids(kind("concern")), vec![10, 12]);
+        assert_eq!(ids(kind(ADDENDUM_KIND)), Vec::<u128>::new());
+        let by_b = ChronologyFilter {
+            kind: Some("concern".into()),
+            agency: Some(b),
+            ..ChronologyFilter::default()
+        };
+        assert_eq!(ids(by_b), vec![12]);
+        let d = |day| time::Date::from_calendar_date(2026, time::Month::November, day).unwrap();
+        let window = ChronologyFilter {
+            from: Some(d(2)),
+            to: Some(d(10)),
+            ..ChronologyFilter::default()
+        };
+        assert_eq!(ids(window), vec![11, 12]);
+        // The correction (by agency b, dated the 20th) goes with the entry it corrects, which
+        // is by agency a on the 1st, whatever the filter says about the correction itself.
+        let first = ChronologyFilter {
+            agency: Some(a),
+            to: Some(d(1)),
+            ..ChronologyFilter::default()
+        };
+        let items = first.apply(&all, local);
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].addenda.len(), 1);
+        assert_eq!(items[0].addenda[0].id.as_u128(), 9);
     }
 }

@@ -321,7 +321,9 @@ impl Store {
         out
     }
 
-    /// Run `f` in a write transaction and commit. On a serialization failure, deadlock or busy
+    /// Run `f` in a write transaction and commit; when `f` fails the transaction is rolled back,
+    /// except after a refusal ([`mace_domain::Error::Forbidden`]), which is committed so that
+    /// the refusal's audit event is kept. On a serialization failure, deadlock or busy
     /// database the transaction is rolled back and `f` runs again (up to
     /// [`MAX_WRITE_ATTEMPTS`] times), so `f` must not have side effects outside the transaction.
     pub async fn write<T, F>(&self, mut f: F) -> Result<T>
@@ -336,6 +338,12 @@ impl Store {
                 Err(e) => Err(e),
                 Ok(mut tx) => match f(&mut tx).await {
                     Ok(v) => tx.commit().await.map(|()| v).map_err(db_err),
+                    // A refusal is kept: the domain decides before it changes anything, so
+                    // the transaction holds only the refusal's audit event (SEC: every
+                    // refused attempt is recorded).
+                    Err(e @ mace_domain::Error::Forbidden { .. }) => {
+                        tx.commit().await.map_err(db_err).and(Err(e))
+                    }
                     Err(e) => {
                         let _ = tx.rollback().await;
                         Err(e)

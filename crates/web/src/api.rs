@@ -34,7 +34,7 @@ pub struct StatusResponse {
     paths(status, openapi_json, crate::tokens::me, crate::cases_api::list,
           crate::cases_api::search, crate::cases_api::record, crate::cases_api::raise,
           crate::cases_api::concern, crate::duplicates::api_review, crate::duplicates::api_merge,
-          crate::duplicates::api_unmerge),
+          crate::duplicates::api_unmerge, crate::chronology::api_add),
     components(schemas(StatusResponse, ErrorBody, ErrorDetail, ErrorCode, FieldErrorDto,
                        crate::tokens::MeResponse, crate::tokens::TokenInfo,
                        crate::cases_api::ChildDto, crate::cases_api::ChildrenDto,
@@ -43,7 +43,8 @@ pub struct StatusResponse {
                        crate::cases_api::ConcernDto, crate::cases_api::WordingDto,
                        crate::duplicates::DuplicateDto, crate::duplicates::ReasonDto,
                        crate::duplicates::DuplicatesDto, crate::duplicates::NewMergeDto,
-                       crate::duplicates::UnmergeDto, crate::duplicates::MergeDto)),
+                       crate::duplicates::UnmergeDto, crate::duplicates::MergeDto,
+                       crate::chronology::NewAddendumDto)),
     modifiers(&BearerAuth),
     tags((name = "meta", description = "About the service itself"),
          (name = "identity", description = "Who is calling"),
@@ -92,6 +93,10 @@ pub(crate) fn routes() -> Router<AppState> {
             axum::routing::post(crate::cases_api::search),
         )
         .route("/children/{id}", get(crate::cases_api::record))
+        .route(
+            "/children/{id}/chronology/{entry_id}/addenda",
+            axum::routing::post(crate::chronology::api_add),
+        )
         .route("/concerns", axum::routing::post(crate::cases_api::raise))
         .route("/concerns/{id}", get(crate::cases_api::concern))
         .route("/duplicates", get(crate::duplicates::api_review))

@@ -20,8 +20,8 @@ use futures::future::BoxFuture;
 use mace_domain::audit::{ChainKey, Outcome};
 use mace_domain::authz::{Actor, Marking, Reason};
 use mace_domain::cases::{
-    self, AccessLine, ChronologyEntry, Concern, ConcernRow, ConcernStatus, ExploitationType,
-    NewConcern, Opened, TriageDecision,
+    self, AccessLine, Concern, ConcernRow, ConcernStatus, ExploitationType, NewConcern, Opened,
+    TriageDecision,
 };
 use mace_domain::dedupe::PersonMerge;
 use mace_domain::identity::model::{Organisation, User};
@@ -205,21 +205,12 @@ pub(crate) async fn children_search(
     children_page(&state, ctx, &auth, f.q).await
 }
 
-/// One line of the chronology as shown.
-pub struct ChronologyRow {
-    pub when: String,
-    pub recorded: String,
-    pub kind: &'static str,
-    pub agency: String,
-    pub summary: String,
-    pub link: Option<String>,
-}
-
-fn kind_label(kind: &str) -> &'static str {
+pub(crate) fn kind_label(kind: &str) -> &'static str {
     match kind {
         "concern" => "Concern",
         "triage" => "Triage decision",
         "merge" => "Record merge",
+        "addendum" => "Correction",
         _ => "Other",
     }
 }
@@ -235,10 +226,14 @@ pub struct RecordPage {
     pub gender: &'static str,
     pub postcode: String,
     pub why: &'static str,
-    pub rows: Vec<ChronologyRow>,
+    pub rows: Vec<crate::chronology::ChronologyRow>,
     pub total: usize,
     pub kinds: Vec<(&'static str, &'static str, bool)>,
     pub agencies: Vec<(Uuid, String, bool)>,
+    /// The date filter's boxes and any error in them.
+    pub filter_form: FormState,
+    /// Whether the viewer may add corrections.
+    pub may_correct: bool,
     pub show_access_log: bool,
     pub print: bool,
     /// The record's sensitivity markings, as labels.
@@ -296,6 +291,21 @@ pub struct RecordQuery {
     /// Set after a merge into this record, or after undoing one.
     pub merged: Option<String>,
     pub unmerged: Option<String>,
+    /// Set after a correction was added.
+    pub corrected: Option<String>,
+    /// The date filter's boxes.
+    #[serde(rename = "from-day", default)]
+    pub from_day: String,
+    #[serde(rename = "from-month", default)]
+    pub from_month: String,
+    #[serde(rename = "from-year", default)]
+    pub from_year: String,
+    #[serde(rename = "to-day", default)]
+    pub to_day: String,
+    #[serde(rename = "to-month", default)]
+    pub to_month: String,
+    #[serde(rename = "to-year", default)]
+    pub to_year: String,
 }
 
 enum Record {
@@ -354,10 +364,13 @@ pub(crate) async fn record(
         return Err(WebError::Internal("an unexpected record outcome".into()));
     };
     let org_names: HashMap<Uuid, String> = orgs.into_iter().map(|o| (o.id, o.name)).collect();
-    let total = chronology.len();
+    let total = chronology
+        .iter()
+        .filter(|e| e.kind != cases::ADDENDUM_KIND)
+        .count();
     let mut kinds: Vec<(&'static str, &'static str, bool)> = Vec::new();
     let mut agencies: Vec<(Uuid, String, bool)> = Vec::new();
-    for e in &chronology {
+    for e in chronology.iter().filter(|e| e.kind != cases::ADDENDUM_KIND) {
         let k = kind_label(&e.kind);
         if !kinds.iter().any(|(code, _, _)| *code == e.kind) {
             let code = match e.kind.as_str() {
@@ -376,16 +389,14 @@ pub(crate) async fn record(
             ));
         }
     }
-    let rows = filter_chronology(&chronology, q.kind.as_deref(), q.agency)
-        .map(|e| ChronologyRow {
-            when: format::date_time(e.event_at),
-            recorded: format::date_time(e.recorded_at),
-            kind: kind_label(&e.kind),
-            agency: org_names.get(&e.org_id).cloned().unwrap_or_default(),
-            summary: e.summary.clone(),
-            link: matches!(e.kind.as_str(), "concern" | "triage")
-                .then(|| format!("/concerns/{}", e.source_id)),
-        })
+    let (filter, filter_form) = crate::chronology::filter(&q);
+    let may_correct =
+        mace_domain::authz::decide(&actor, mace_domain::authz::Action::EditRecord, Some(&facts))
+            .allow;
+    let rows = filter
+        .apply(&chronology, |t| format::uk(t).date())
+        .into_iter()
+        .map(|item| crate::chronology::row(&org_names, item))
         .collect();
     let privacy = auth
         .user
@@ -408,6 +419,8 @@ pub(crate) async fn record(
         total,
         kinds,
         agencies,
+        filter_form,
+        may_correct,
         show_access_log: facts.org_is_lead || privacy,
         print: q.print.is_some(),
         markings: facts.markings.iter().map(|m| m.label()).collect(),
@@ -425,23 +438,14 @@ pub(crate) async fn record(
             )
         } else if q.unmerged.is_some() {
             Some("The records have been separated again.")
+        } else if q.corrected.is_some() {
+            Some("Your correction has been added beside the entry it corrects.")
         } else {
             None
         },
         merges: crate::duplicates::merge_lines(&merges),
     };
     Ok(Html(page.render()?).into_response())
-}
-
-/// The chronology entries that pass the filters, in order.
-fn filter_chronology<'a>(
-    entries: &'a [ChronologyEntry],
-    kind: Option<&'a str>,
-    agency: Option<Uuid>,
-) -> impl Iterator<Item = &'a ChronologyEntry> + 'a {
-    entries.iter().filter(move |e| {
-        kind.is_none_or(|k| k.is_empty() || e.kind == k) && agency.is_none_or(|a| e.org_id == a)
-    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -1489,35 +1493,4 @@ pub(crate) async fn concerns(
         alerts,
     };
     Ok(Html(page.render()?).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    fn entry(kind: &str, org: Uuid) -> ChronologyEntry {
-        ChronologyEntry {
-            id: Uuid::nil(),
-            person_id: Uuid::nil(),
-            kind: kind.into(),
-            source_id: Uuid::nil(),
-            org_id: org,
-            event_at: datetime!(2026-11-23 10:00 UTC),
-            recorded_at: datetime!(2026-11-23 10:00 UTC),
-            summary: String::new(),
-            marking: None,
-        }
-    }
-
-    #[test]
-    fn chronology_filters_by_kind_and_agency() {
-        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        let all = [entry("concern", a), entry("triage", a), entry("concern", b)];
-        assert_eq!(filter_chronology(&all, None, None).count(), 3);
-        assert_eq!(filter_chronology(&all, Some(""), None).count(), 3);
-        assert_eq!(filter_chronology(&all, Some("concern"), None).count(), 2);
-        assert_eq!(filter_chronology(&all, Some("concern"), Some(b)).count(), 1);
-        assert_eq!(filter_chronology(&all, None, Some(a)).count(), 2);
-    }
 }

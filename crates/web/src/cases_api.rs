@@ -146,9 +146,54 @@ async fn search_children(
     ))
 }
 
-/// One child's record and chronology. Refused (403, and recorded) without a relationship.
+/// Narrow a chronology: by kind, by agency, by UK calendar dates (both ends included).
+/// Corrections (`addendum`) follow the entry they correct.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChronologyQuery {
+    /// `concern`, `triage`, `merge`.
+    pub kind: Option<String>,
+    /// An organisation's id.
+    pub agency: Option<Uuid>,
+    /// A date, `YYYY-MM-DD`.
+    pub from: Option<String>,
+    /// A date, `YYYY-MM-DD`.
+    pub to: Option<String>,
+}
+
+impl ChronologyQuery {
+    fn filter(&self) -> Result<cases::ChronologyFilter, WebError> {
+        let fmt = time::macros::format_description!("[year]-[month]-[day]");
+        let mut errs = Vec::new();
+        let mut date = |field: &str, v: &Option<String>| match v.as_deref() {
+            None | Some("") => None,
+            Some(s) => time::Date::parse(s, fmt)
+                .map_err(|_| {
+                    errs.push(mace_domain::FieldError::new(
+                        field,
+                        format!("{field} must be a date as YYYY-MM-DD"),
+                    ))
+                })
+                .ok(),
+        };
+        let from = date("from", &self.from);
+        let to = date("to", &self.to);
+        if !errs.is_empty() {
+            return Err(WebError::Domain(Error::Validation(errs)));
+        }
+        Ok(cases::ChronologyFilter {
+            kind: self.kind.clone(),
+            agency: self.agency,
+            from,
+            to,
+        })
+    }
+}
+
+/// A child's record with the chronology the caller may see (entries marked beyond the caller
+/// are left out), optionally narrowed. Refused (403, and recorded) without a relationship.
 #[utoipa::path(get, path = "/api/v1/children/{id}", tag = "children", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The child's id")),
+    params(("id" = Uuid, Path, description = "The child's id"), ChronologyQuery),
     responses(
         (status = 200, description = "The record", body = RecordDto, content_type = "application/json"),
         (status = 307, description = "The record was merged into another: follow Location"),
@@ -159,7 +204,9 @@ pub(crate) async fn record(
     State(state): State<AppState>,
     ApiCaller(c): ApiCaller,
     Path(id): Path<Uuid>,
+    axum::extract::Query(q): axum::extract::Query<ChronologyQuery>,
 ) -> Result<Response, WebError> {
+    let filter = q.filter()?;
     let opened = with_actor(&state, &c.user, None, true, move |tx, ctx, key, actor| {
         Box::pin(async move { cases::open_record(&ctx, tx, &key, &actor, id).await })
     })
@@ -171,7 +218,12 @@ pub(crate) async fn record(
             StatusCode::OK,
             &RecordDto {
                 child: ChildDto::from(&person),
-                chronology: chronology.iter().map(ChronologyDto::from).collect(),
+                chronology: filter
+                    .apply(&chronology, |t| crate::format::uk(t).date())
+                    .iter()
+                    .flat_map(|i| std::iter::once(i.entry).chain(i.addenda.iter().copied()))
+                    .map(ChronologyDto::from)
+                    .collect(),
             },
         )),
         Opened::Merged { into } => {

@@ -11,6 +11,7 @@ pub mod assets;
 pub mod auth;
 pub mod cases;
 mod cases_api;
+pub mod chronology;
 pub mod components;
 pub mod duplicates;
 pub mod error;
@@ -124,6 +125,10 @@ fn routes(state: &AppState) -> Router<AppState> {
             get(cases::break_glass_form).post(cases::break_glass),
         )
         .route("/children/{id}/access-log", get(cases::access_log))
+        .route(
+            "/children/{id}/chronology/{entry_id}/correct",
+            get(chronology::correct_form).post(chronology::correct),
+        )
         .route("/children/{id}/markings", axum::routing::post(cases::mark))
         .route("/privacy-queue", get(cases::privacy_queue))
         .route("/admin", get(admin::index))

@@ -220,7 +220,37 @@ async fn who_has_seen_and_category_queries(db: &TestDb) {
     );
 }
 
+/// A refused write keeps its audit event (the refusal is committed); any other failure rolls
+/// the whole transaction back.
+async fn a_refusal_keeps_its_event_and_other_failures_roll_back(db: &TestDb) {
+    let refused = db
+        .store()
+        .write(|tx| {
+            Box::pin(async move {
+                tx.append(&key(), Uuid::from_u128(1), &event(1)).await?;
+                Err::<(), _>(mace_domain::Error::Forbidden {
+                    reason: "no relationship".into(),
+                })
+            })
+        })
+        .await;
+    assert!(matches!(refused, Err(mace_domain::Error::Forbidden { .. })));
+    assert_eq!(verify(db).await, Ok(1), "the refusal is recorded");
+    let failed = db
+        .store()
+        .write(|tx| {
+            Box::pin(async move {
+                tx.append(&key(), Uuid::from_u128(2), &event(2)).await?;
+                Err::<(), _>(mace_domain::Error::NotFound)
+            })
+        })
+        .await;
+    assert!(matches!(failed, Err(mace_domain::Error::NotFound)));
+    assert_eq!(verify(db).await, Ok(1), "nothing else is kept");
+}
+
 mace_testkit::contract_tests!(
+    a_refusal_keeps_its_event_and_other_failures_roll_back,
     untouched_chain_verifies,
     concurrent_appends_make_one_gapless_chain,
     mace_cannot_edit_or_delete_events,

@@ -9,6 +9,7 @@ mod assets;
 mod auth;
 mod browser;
 mod cases;
+mod chronology;
 mod duplicates;
 mod fixtures;
 mod headers;
