@@ -41,6 +41,29 @@ text_enum!(
 );
 
 text_enum!(
+    /// Signs a professional may have noticed when raising a concern: the common indicators of
+    /// sexual and criminal exploitation in the regional screening tools (West Midlands, Wiltshire
+    /// and Tees, Kent and Medway; see `shared/guide/domain.md` §1.6) and the Home Office's
+    /// county lines guidance. The full, versioned framework is the risk assessment's.
+    ConcernIndicator {
+        Missing => "missing", "Going missing or staying out late";
+        OlderAssociates => "older_associates", "Associating with older people or unknown adults";
+        GiftsMoney => "gifts_money", "Unexplained money, gifts, clothes or phones";
+        Vehicles => "vehicles", "Getting into or out of cars driven by unknown adults";
+        Locations => "locations", "Seen at places of concern (hotels, stations, takeaways, parks)";
+        Online => "online", "Online contact with unknown adults, or images shared";
+        Substances => "substances", "Drug or alcohol use";
+        Education => "education", "Missing school, exclusion or a sudden drop in attendance";
+        Injuries => "injuries", "Unexplained injuries";
+        SexualHealth => "sexual_health", "Sexual health concerns";
+        Behaviour => "behaviour", "Sudden change in behaviour, mood or friendships";
+        Weapons => "weapons", "Carrying weapons or drugs";
+        TravelOutOfArea => "travel_out_of_area", "Found or travelling out of the area";
+        DebtControl => "debt_control", "Owing money or being controlled by others";
+    }
+);
+
+text_enum!(
     ConcernStatus {
         Submitted => "submitted", "Waiting for triage";
         Triaged => "triaged", "Triaged";
@@ -98,9 +121,14 @@ pub struct Concern {
     pub location: String,
     pub narrative: String,
     pub exploitation_types: Vec<ExploitationType>,
+    pub indicators: Vec<ConcernIndicator>,
     pub child_words: String,
     pub others_present: String,
     pub actions_taken: String,
+    /// Concerns raised together about several children share this id (one concern per child).
+    pub group_id: Option<Uuid>,
+    /// The children's social care front door the raiser also sent it to, if any.
+    pub front_door_org: Option<Uuid>,
     pub created_at: OffsetDateTime,
     pub decision: Option<TriageDecision>,
     pub rationale: Option<String>,
@@ -708,6 +736,9 @@ pub struct NewConcern {
     pub location: String,
     pub narrative: String,
     pub exploitation_types: Vec<ExploitationType>,
+    pub indicators: Vec<ConcernIndicator>,
+    /// Also send it to the partnership's children's social care front door.
+    pub to_front_door: bool,
     pub child_words: String,
     pub others_present: String,
     pub actions_taken: String,
@@ -765,6 +796,8 @@ impl NewConcern {
             ),
             narrative,
             exploitation_types: self.exploitation_types.clone(),
+            indicators: self.indicators.clone(),
+            to_front_door: self.to_front_door,
             child_words: bounded(
                 "child_words",
                 "The child's own words",
@@ -888,77 +921,134 @@ pub async fn concern_subject<R: PersonRepo + AuditLog>(
     Ok(person)
 }
 
-/// Raise a concern about a child. The raiser's organisation becomes involved; the concern
-/// waits in its lead's triage queue; the chronology gains an entry.
-pub async fn raise_concern<R: PersonRepo + CaseRepo + AuditLog>(
+/// The most children one concern may be raised about together.
+pub const MAX_CHILDREN_PER_CONCERN: usize = 10;
+
+/// The meta key holding the partnership's children's social care front door (an
+/// organisation's id): concerns a raiser sends there wait in its triage queue too.
+pub const FRONT_DOOR_KEY: &str = "front_door_org";
+
+/// The partnership's children's social care front door, if one is set.
+pub async fn front_door<R: crate::ports::MetaRepo>(tx: &mut R) -> Result<Option<Uuid>> {
+    Ok(tx
+        .get_meta(FRONT_DOOR_KEY)
+        .await?
+        .and_then(|v| Uuid::parse_str(&v).ok()))
+}
+
+/// Raise a concern about one or more children (one concern per child, sharing a group id when
+/// there are several). The raiser's organisation becomes involved with each child; each concern
+/// waits in the raiser's lead's triage queue, and in the front door's when the raiser sends it
+/// there (the front door becomes involved too); each child's chronology gains an entry; the
+/// raiser's draft for the first child is discarded.
+pub async fn raise_concern<R: PersonRepo + CaseRepo + crate::ports::MetaRepo + AuditLog>(
     ctx: &Ctx,
     tx: &mut R,
     key: &ChainKey,
     actor: &Actor,
-    person_id: Uuid,
+    person_ids: &[Uuid],
     new: &NewConcern,
-) -> Result<Concern> {
+) -> Result<Vec<Concern>> {
     let d = authz::decide(actor, Action::RaiseConcern, None);
     if !d.allow {
         return Err(Error::Forbidden {
             reason: d.reason.as_str().into(),
         });
     }
-    let person = child(tx, person_id).await?;
+    let mut ids: Vec<Uuid> = Vec::new();
+    for id in person_ids {
+        if !ids.contains(id) {
+            ids.push(*id);
+        }
+    }
+    if ids.is_empty() || ids.len() > MAX_CHILDREN_PER_CONCERN {
+        return Err(Error::validation(
+            "children",
+            &format!("A concern is about 1 to {MAX_CHILDREN_PER_CONCERN} children"),
+        ));
+    }
+    let mut children = Vec::with_capacity(ids.len());
+    for id in &ids {
+        children.push(child(tx, *id).await?);
+    }
     let now = ctx.clock.now();
     let new = new.validate(now)?;
-    let concern = Concern {
-        id: ctx.ids.new_id(),
-        person_id: person.id,
-        raised_by_user: actor.user_id,
-        raised_by_org: actor.org_id,
-        status: ConcernStatus::Submitted,
-        observed_at: new.observed_at,
-        location: new.location,
-        narrative: new.narrative,
-        exploitation_types: new.exploitation_types,
-        child_words: new.child_words,
-        others_present: new.others_present,
-        actions_taken: new.actions_taken,
-        created_at: now,
-        decision: None,
-        rationale: None,
-        decided_by: None,
-        decided_at: None,
+    let front_door_org = if new.to_front_door {
+        match front_door(tx).await? {
+            Some(org) => Some(org),
+            None => {
+                return Err(Error::validation(
+                    "to_front_door",
+                    "No children's social care front door is set up for this partnership",
+                ));
+            }
+        }
+    } else {
+        None
     };
-    tx.insert_concern(&concern).await?;
-    involve(
-        ctx,
-        tx,
-        person.id,
-        actor.org_id,
-        InvolvementReason::RaisedConcern,
-    )
-    .await?;
-    tx.insert_chronology(&ChronologyEntry {
-        id: ctx.ids.new_id(),
-        person_id: person.id,
-        kind: "concern".into(),
-        source_id: concern.id,
-        org_id: actor.org_id,
-        event_at: concern.observed_at.unwrap_or(now),
-        recorded_at: now,
-        summary: format!(
-            "Concern raised: {}",
-            concern
-                .exploitation_types
-                .iter()
-                .map(|t| t.label())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        marking: None,
-    })
-    .await?;
-    tx.append(
-        key,
-        ctx.ids.new_id(),
-        &event(
+    let group_id = (children.len() > 1).then(|| ctx.ids.new_id());
+    let mut raised = Vec::with_capacity(children.len());
+    for person in &children {
+        let concern = Concern {
+            id: ctx.ids.new_id(),
+            person_id: person.id,
+            raised_by_user: actor.user_id,
+            raised_by_org: actor.org_id,
+            status: ConcernStatus::Submitted,
+            observed_at: new.observed_at,
+            location: new.location.clone(),
+            narrative: new.narrative.clone(),
+            exploitation_types: new.exploitation_types.clone(),
+            indicators: new.indicators.clone(),
+            child_words: new.child_words.clone(),
+            others_present: new.others_present.clone(),
+            actions_taken: new.actions_taken.clone(),
+            group_id,
+            front_door_org,
+            created_at: now,
+            decision: None,
+            rationale: None,
+            decided_by: None,
+            decided_at: None,
+        };
+        tx.insert_concern(&concern).await?;
+        involve(
+            ctx,
+            tx,
+            person.id,
+            actor.org_id,
+            InvolvementReason::RaisedConcern,
+        )
+        .await?;
+        if let Some(org) = front_door_org {
+            involve(ctx, tx, person.id, org, InvolvementReason::Referral).await?;
+        }
+        tx.insert_chronology(&ChronologyEntry {
+            id: ctx.ids.new_id(),
+            person_id: person.id,
+            kind: "concern".into(),
+            source_id: concern.id,
+            org_id: actor.org_id,
+            event_at: concern.observed_at.unwrap_or(now),
+            recorded_at: now,
+            summary: format!(
+                "Concern raised: {}{}",
+                concern
+                    .exploitation_types
+                    .iter()
+                    .map(|t| t.label())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if front_door_org.is_some() {
+                    " (also sent to the children's social care front door)"
+                } else {
+                    ""
+                }
+            ),
+            marking: None,
+        })
+        .await?;
+        let mut e = event(
             ctx,
             actor,
             Category::Collection,
@@ -966,24 +1056,33 @@ pub async fn raise_concern<R: PersonRepo + CaseRepo + AuditLog>(
             Outcome::Success,
             concern.id,
             "concern",
-        ),
-    )
-    .await?;
-    Ok(concern)
+        );
+        if let Some(org) = front_door_org {
+            e.detail = Some(format!("{{\"front_door\":\"{org}\"}}"));
+        }
+        tx.append(key, ctx.ids.new_id(), &e).await?;
+        raised.push(concern);
+    }
+    tx.delete_draft(actor.user_id, ids[0]).await?;
+    Ok(raised)
 }
 
-/// May the actor triage concerns raised by `org`? Safeguarding leads, team managers and social
-/// workers of that organisation.
-fn can_triage(actor: &Actor, raised_by_org: Uuid) -> bool {
+/// May the actor triage this concern? Safeguarding leads, team managers and social workers of
+/// the organisation that raised it, or of the front door it was sent to.
+fn can_triage(actor: &Actor, c: &Concern) -> bool {
+    (actor.org_id == c.raised_by_org || c.front_door_org == Some(actor.org_id)) && triager(actor)
+}
+
+/// Does the actor hold a role that triages concerns?
+fn triager(actor: &Actor) -> bool {
     use crate::authz::Role;
-    actor.org_id == raised_by_org
-        && [
-            Role::DesignatedSafeguardingLead,
-            Role::TeamManager,
-            Role::SocialWorker,
-        ]
-        .iter()
-        .any(|r| actor.has(*r))
+    [
+        Role::DesignatedSafeguardingLead,
+        Role::TeamManager,
+        Role::SocialWorker,
+    ]
+    .iter()
+    .any(|r| actor.has(*r))
 }
 
 /// Who may read a concern: whoever raised it, and those who may open the child's record.
@@ -1022,8 +1121,57 @@ pub async fn open_concern<R: PersonRepo + CaseRepo + AuditLog>(
         ),
     )
     .await?;
-    let triage = can_triage(actor, c.raised_by_org);
+    let triage = can_triage(actor, &c);
     Ok(Some((c, person, triage)))
+}
+
+/// The other concerns raised together with `c` (about other children): how many there are,
+/// and those the actor may see (they raised them, or may open that child's record), with the
+/// child. Each child shown is audited as a look at their summary.
+pub async fn concern_group<R: PersonRepo + CaseRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    c: &Concern,
+) -> Result<(usize, Vec<(Uuid, Person)>)> {
+    let Some(group) = c.group_id else {
+        return Ok((0, Vec::new()));
+    };
+    let others: Vec<Concern> = tx
+        .concerns_in_group(group)
+        .await?
+        .into_iter()
+        .filter(|o| o.id != c.id)
+        .collect();
+    let mut shown = Vec::new();
+    for o in &others {
+        let visible = o.raised_by_user == actor.user_id || {
+            let facts = tx
+                .record_facts(o.person_id, actor.user_id, actor.org_id, ctx.clock.now())
+                .await?;
+            authz::decide(actor, Action::ViewRecord, Some(&facts)).allow
+        };
+        if visible {
+            let person = child(tx, o.person_id).await?;
+            tx.append(
+                key,
+                ctx.ids.new_id(),
+                &event(
+                    ctx,
+                    actor,
+                    Category::Consultation,
+                    "person.summary",
+                    Outcome::Success,
+                    person.id,
+                    "person",
+                ),
+            )
+            .await?;
+            shown.push((o.id, person));
+        }
+    }
+    Ok((others.len(), shown))
 }
 
 /// Record the triage decision on a submitted concern.
@@ -1037,7 +1185,7 @@ pub async fn triage<R: PersonRepo + CaseRepo + AuditLog>(
     rationale: &str,
 ) -> Result<Concern> {
     let mut c = tx.get_concern(concern_id).await?.ok_or(Error::NotFound)?;
-    if !can_triage(actor, c.raised_by_org) {
+    if !can_triage(actor, &c) {
         record_refusal(ctx, tx, key, actor, "concern.triage", c.id, "concern", None).await?;
         return Err(Error::Forbidden {
             reason: "not a triager for the raising organisation".into(),
@@ -1114,7 +1262,7 @@ pub async fn triage_queue<R: CaseRepo + AuditLog>(
     key: &ChainKey,
     actor: &Actor,
 ) -> Result<Option<Vec<ConcernRow>>> {
-    if !can_triage(actor, actor.org_id) {
+    if !triager(actor) {
         return Ok(None);
     }
     let rows = tx.concerns_for_triage(actor.org_id).await?;
@@ -1301,6 +1449,9 @@ mod tests {
             location: String::new(),
             narrative: "x".into(),
             exploitation_types: vec![],
+            indicators: vec![],
+            group_id: None,
+            front_door_org: None,
             child_words: String::new(),
             others_present: String::new(),
             actions_taken: String::new(),

@@ -10,6 +10,7 @@ pub mod cases;
 pub mod clock;
 pub mod dedupe;
 pub mod demo;
+pub mod drafts;
 pub mod error;
 pub mod identity;
 pub mod ids;

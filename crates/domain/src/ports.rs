@@ -231,7 +231,7 @@ pub trait CaseRepo: Send {
     /// Store the triage fields and status.
     fn update_concern(&mut self, c: &Concern) -> impl Future<Output = Result<()>> + Send;
     fn get_concern(&mut self, id: Uuid) -> impl Future<Output = Result<Option<Concern>>> + Send;
-    /// Submitted concerns raised by `org_id`, oldest first.
+    /// Submitted concerns raised by `org_id` or sent to it as the front door, oldest first.
     fn concerns_for_triage(
         &mut self,
         org_id: Uuid,
@@ -242,6 +242,27 @@ pub trait CaseRepo: Send {
     ) -> impl Future<Output = Result<Vec<ConcernRow>>> + Send;
     fn insert_chronology(&mut self, e: &ChronologyEntry)
     -> impl Future<Output = Result<()>> + Send;
+    /// Every concern raised together in one group (one per child), oldest first.
+    fn concerns_in_group(
+        &mut self,
+        group_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<Concern>>> + Send;
+    /// Insert or replace the author's draft for the child.
+    fn save_draft(
+        &mut self,
+        d: &crate::drafts::ConcernDraft,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn get_draft(
+        &mut self,
+        user_id: Uuid,
+        person_id: Uuid,
+    ) -> impl Future<Output = Result<Option<crate::drafts::ConcernDraft>>> + Send;
+    /// Remove the author's draft for the child (nothing if there is none).
+    fn delete_draft(
+        &mut self,
+        user_id: Uuid,
+        person_id: Uuid,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// A child's chronology, by event time (oldest first).
     fn list_chronology(
         &mut self,

@@ -250,6 +250,11 @@ async fn load_demo_accounts(store: &Store, ctx: &Ctx, key: &ChainKey) -> Result<
                 for o in DEMO_ORGS {
                     let org = admin::create_org(&ctx, tx, &key, &by, o.name, o.org_type).await?;
                     ids.insert(o.name, org.id);
+                    // The demo partnership has agreed that concerns may also go to its
+                    // children's social care front door.
+                    if o.org_type == OrgType::ChildrensSocialCare {
+                        admin::set_front_door(&ctx, tx, &key, &by, Some(org.id)).await?;
+                    }
                 }
                 for a in DEMO_ACCOUNTS {
                     let org_id = *ids

@@ -128,7 +128,7 @@ pub async fn load(store: &Store, ctx: &Ctx, key: &ChainKey) -> Result<()> {
                             exploitation_types: types.to_vec(),
                             ..NewConcern::default()
                         };
-                        cases::raise_concern(&ctx, tx, &key, &actor, child.id, &concern).await?;
+                        cases::raise_concern(&ctx, tx, &key, &actor, &[child.id], &concern).await?;
                     }
                 }
                 Ok(())

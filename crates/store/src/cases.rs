@@ -5,9 +5,10 @@ use crate::tx::{Tx, db_err, on_both};
 use crate::types::DbTime;
 use mace_domain::authz::{Marking, RecordFacts, Scope};
 use mace_domain::cases::{
-    BreakGlassGrant, ChronologyEntry, Concern, ConcernRow, ConcernStatus, ExploitationType,
-    Involvement, InvolvementReason, TriageDecision,
+    BreakGlassGrant, ChronologyEntry, Concern, ConcernIndicator, ConcernRow, ConcernStatus,
+    ExploitationType, Involvement, InvolvementReason, TriageDecision,
 };
+use mace_domain::drafts::ConcernDraft;
 use mace_domain::person::Person;
 use mace_domain::ports::CaseRepo;
 use mace_domain::{Error, Result};
@@ -83,10 +84,11 @@ struct BreakGlassRow {
 
 const CONCERN_COLUMNS: &str = "c.id, c.person_id, c.raised_by_user, c.raised_by_org, c.status, c.observed_at, c.location, \
      c.narrative, c.exploitation_types, c.child_words, c.others_present, c.actions_taken, c.created_at, c.decision, \
-     c.rationale, c.decided_by, c.decided_at";
+     c.rationale, c.decided_by, c.decided_at, c.indicators, c.group_id, c.front_door_org";
 const CONCERN_INSERT: &str = "INSERT INTO concerns (id, person_id, raised_by_user, raised_by_org, status, observed_at, \
      location, narrative, exploitation_types, child_words, others_present, actions_taken, created_at, decision, rationale, \
-     decided_by, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+     decided_by, decided_at, indicators, group_id, front_door_org) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
 const CONCERN_UPDATE: &str = "UPDATE concerns SET status = $2, decision = $3, rationale = $4, decided_by = $5, \
      decided_at = $6 WHERE id = $1";
 
@@ -109,6 +111,9 @@ struct ConcernDbRow {
     rationale: Option<String>,
     decided_by: Option<Uuid>,
     decided_at: Option<DbTime>,
+    indicators: String,
+    group_id: Option<Uuid>,
+    front_door_org: Option<Uuid>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -128,6 +133,12 @@ impl TryFrom<ConcernDbRow> for Concern {
             .filter(|s| !s.is_empty())
             .map(|s| ExploitationType::parse(s).ok_or_else(|| corrupt("exploitation type")))
             .collect::<Result<Vec<_>>>()?;
+        let indicators = r
+            .indicators
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| ConcernIndicator::parse(s).ok_or_else(|| corrupt("concern indicator")))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Concern {
             id: r.id,
             person_id: r.person_id,
@@ -138,9 +149,12 @@ impl TryFrom<ConcernDbRow> for Concern {
             location: r.location,
             narrative: r.narrative,
             exploitation_types: types,
+            indicators,
             child_words: r.child_words,
             others_present: r.others_present,
             actions_taken: r.actions_taken,
+            group_id: r.group_id,
+            front_door_org: r.front_door_org,
             created_at: r.created_at.0,
             decision: r
                 .decision
@@ -180,10 +194,35 @@ fn triage_sql() -> &'static str {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     SQL.get_or_init(|| {
         concern_list_sql(
-            "c.raised_by_org = $1 AND c.status = 'submitted'",
+            "(c.raised_by_org = $1 OR c.front_door_org = $1) AND c.status = 'submitted'",
             "c.created_at, c.id",
         )
     })
+}
+
+fn group_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "SELECT {CONCERN_COLUMNS} FROM concerns c WHERE c.group_id = $1 ORDER BY c.created_at, c.id LIMIT 100"
+        )
+    })
+}
+
+const DRAFT_UPSERT: &str = "INSERT INTO concern_drafts (user_id, person_id, also, fields, updated_at) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, person_id) \
+     DO UPDATE SET also = excluded.also, fields = excluded.fields, updated_at = excluded.updated_at";
+const DRAFT_GET: &str = "SELECT user_id, person_id, also, fields, updated_at FROM concern_drafts \
+     WHERE user_id = $1 AND person_id = $2";
+const DRAFT_DELETE: &str = "DELETE FROM concern_drafts WHERE user_id = $1 AND person_id = $2";
+
+#[derive(sqlx::FromRow)]
+struct DraftRow {
+    user_id: Uuid,
+    person_id: Uuid,
+    also: String,
+    fields: String,
+    updated_at: DbTime,
 }
 
 fn raised_by_sql() -> &'static str {
@@ -440,6 +479,12 @@ impl CaseRepo for Tx {
             .map(|t| t.as_str())
             .collect::<Vec<_>>()
             .join(",");
+        let indicators = x
+            .indicators
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
         on_both!(self, |c| sqlx::query(CONCERN_INSERT)
             .bind(x.id)
             .bind(x.person_id)
@@ -458,6 +503,9 @@ impl CaseRepo for Tx {
             .bind(x.rationale.as_deref())
             .bind(x.decided_by)
             .bind(x.decided_at.map(DbTime))
+            .bind(&indicators)
+            .bind(x.group_id)
+            .bind(x.front_door_org)
             .execute(c)
             .await
             .map(|r| r.rows_affected()))
@@ -488,6 +536,73 @@ impl CaseRepo for Tx {
             .await)
         .map_err(db_err)?;
         row.map(Concern::try_from).transpose()
+    }
+
+    async fn concerns_in_group(&mut self, group_id: Uuid) -> Result<Vec<Concern>> {
+        let sql = group_sql();
+        let rows = on_both!(self, |c| sqlx::query_as::<_, ConcernDbRow>(sql)
+            .bind(group_id)
+            .fetch_all(c)
+            .await)
+        .map_err(db_err)?;
+        rows.into_iter().map(Concern::try_from).collect()
+    }
+
+    async fn save_draft(&mut self, d: &ConcernDraft) -> Result<()> {
+        let also = d
+            .also
+            .iter()
+            .map(Uuid::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let fields = serde_json::to_string(&d.fields)
+            .map_err(|_| Error::store("draft fields could not be encoded"))?;
+        on_both!(self, |c| sqlx::query(DRAFT_UPSERT)
+            .bind(d.user_id)
+            .bind(d.person_id)
+            .bind(&also)
+            .bind(&fields)
+            .bind(DbTime(d.updated_at))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+        .map(|_| ())
+        .map_err(db_err)
+    }
+
+    async fn get_draft(&mut self, user_id: Uuid, person_id: Uuid) -> Result<Option<ConcernDraft>> {
+        let row = on_both!(self, |c| sqlx::query_as::<_, DraftRow>(DRAFT_GET)
+            .bind(user_id)
+            .bind(person_id)
+            .fetch_optional(c)
+            .await)
+        .map_err(db_err)?;
+        row.map(|r| {
+            Ok(ConcernDraft {
+                user_id: r.user_id,
+                person_id: r.person_id,
+                also: r
+                    .also
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Uuid::parse_str(s).map_err(|_| corrupt("draft child")))
+                    .collect::<Result<Vec<_>>>()?,
+                fields: serde_json::from_str(&r.fields).map_err(|_| corrupt("draft fields"))?,
+                updated_at: r.updated_at.0,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_draft(&mut self, user_id: Uuid, person_id: Uuid) -> Result<()> {
+        on_both!(self, |c| sqlx::query(DRAFT_DELETE)
+            .bind(user_id)
+            .bind(person_id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+        .map(|_| ())
+        .map_err(db_err)
     }
 
     async fn concerns_for_triage(&mut self, org_id: Uuid) -> Result<Vec<ConcernRow>> {

@@ -57,6 +57,8 @@ fn roles_text(u: &User) -> String {
 pub struct AdminPage {
     pub layout: Layout,
     pub orgs: Vec<(Organisation, usize)>,
+    /// The children's social care front door, if set.
+    pub front_door: Option<Uuid>,
     pub users: Vec<UserRow>,
     pub form: FormState,
     pub csrf: String,
@@ -82,7 +84,7 @@ impl AdminPage {
 async fn directory(
     state: &AppState,
     auth: &Auth,
-) -> Result<(Vec<Organisation>, Vec<User>), WebError> {
+) -> Result<(Vec<Organisation>, Vec<User>, Option<Uuid>), WebError> {
     as_user(state, auth, true, move |tx, ctx, key, actor| {
         Box::pin(async move {
             admin::may_administer(&actor)?;
@@ -99,7 +101,8 @@ async fn directory(
                 )
             };
             tx.append(&key, ctx.ids.new_id(), &e).await?;
-            Ok((orgs, users))
+            let front_door = mace_domain::cases::front_door(tx).await?;
+            Ok((orgs, users, front_door))
         })
     })
     .await
@@ -112,7 +115,7 @@ async fn render_index(
     form: FormState,
     notice: Option<&'static str>,
 ) -> Result<String, WebError> {
-    let (orgs, users) = directory(state, auth).await?;
+    let (orgs, users, front_door) = directory(state, auth).await?;
     let names: HashMap<Uuid, String> = orgs.iter().map(|o| (o.id, o.name.clone())).collect();
     let orgs = orgs
         .into_iter()
@@ -141,6 +144,7 @@ async fn render_index(
     Ok(AdminPage {
         layout: Layout::from_ctx(state, ctx, title),
         orgs,
+        front_door,
         users,
         form,
         csrf: auth.session.csrf_secret.clone(),
@@ -163,6 +167,7 @@ pub(crate) async fn index(
     let notice = match q.done.as_deref() {
         Some("org") => Some("The organisation has been added."),
         Some("user") => Some("The account has been changed."),
+        Some("front_door") => Some("The children's social care front door has been set."),
         _ => None,
     };
     Ok(Html(render_index(&state, ctx, &auth, FormState::default(), notice).await?).into_response())
@@ -214,6 +219,62 @@ pub(crate) async fn create_org(
         }
         Err(WebError::Domain(Error::Conflict(msg))) => {
             form.errors.push(FieldError::new("name", msg));
+            let html = render_index(&state, ctx, &auth, form, None).await?;
+            Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FrontDoorForm {
+    /// An organisation's id, or empty for none.
+    #[serde(default)]
+    pub front_door: String,
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
+pub(crate) async fn set_front_door(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    SignedIn(auth): SignedIn,
+    Form(f): Form<FrontDoorForm>,
+) -> Result<Response, WebError> {
+    auth.check_csrf(&f.csrf_token)?;
+    let chosen = f.front_door.trim();
+    let org = if chosen.is_empty() {
+        None
+    } else {
+        match Uuid::parse_str(chosen) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                let form = FormState {
+                    errors: vec![FieldError::new(
+                        "front_door",
+                        "Select a children's social care organisation",
+                    )],
+                    ..FormState::default()
+                };
+                let html = render_index(&state, ctx, &auth, form, None).await?;
+                return Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html));
+            }
+        }
+    };
+    let done = as_user(&state, &auth, true, move |tx, ctx, key, actor| {
+        Box::pin(async move {
+            let by = admin::may_administer(&actor)?;
+            admin::set_front_door(&ctx, tx, &key, &by, org).await
+        })
+    })
+    .await;
+    match done {
+        Ok(()) => Ok(Redirect::to("/admin?done=front_door").into_response()),
+        Err(WebError::Domain(Error::Validation(errors))) => {
+            let form = FormState {
+                errors,
+                ..FormState::default()
+            };
             let html = render_index(&state, ctx, &auth, form, None).await?;
             Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html))
         }
@@ -306,7 +367,7 @@ async fn render_user(
     form: FormState,
     created: Option<String>,
 ) -> Result<String, WebError> {
-    let (orgs, _) = directory(state, auth).await?;
+    let (orgs, _, _) = directory(state, auth).await?;
     let names: HashMap<Uuid, String> = orgs.iter().map(|o| (o.id, o.name.clone())).collect();
     let title = match (user, form.has_errors()) {
         (None, false) => "Add a user".to_string(),

@@ -20,8 +20,7 @@ use futures::future::BoxFuture;
 use mace_domain::audit::{ChainKey, Outcome};
 use mace_domain::authz::{Actor, Marking, Reason};
 use mace_domain::cases::{
-    self, AccessLine, Concern, ConcernRow, ConcernStatus, ExploitationType, NewConcern, Opened,
-    TriageDecision,
+    self, AccessLine, Concern, ConcernRow, ConcernStatus, Opened, TriageDecision,
 };
 use mace_domain::dedupe::PersonMerge;
 use mace_domain::identity::model::{Organisation, User};
@@ -126,7 +125,7 @@ pub struct ChildRow {
 }
 
 impl ChildRow {
-    fn of(state: &AppState, p: &Person) -> Self {
+    pub(crate) fn of(state: &AppState, p: &Person) -> Self {
         Self {
             id: p.id,
             name: name(p),
@@ -751,6 +750,8 @@ pub struct FindPage {
     pub csrf: String,
     /// `None` before a search.
     pub results: Option<Vec<CandidateRow>>,
+    /// Adding another child to the concern being written about this one.
+    pub with: Option<Uuid>,
 }
 
 #[derive(Debug, Deserialize, Default, Clone)]
@@ -776,6 +777,9 @@ pub struct ChildFields {
     /// `prefill` (from the search results) or `create`.
     #[serde(default)]
     pub step: String,
+    /// Adding another child to the concern being written about this one.
+    #[serde(default)]
+    pub with: Option<Uuid>,
 }
 
 impl ChildFields {
@@ -828,6 +832,7 @@ fn render_find(
     auth: &Auth,
     form: FormState,
     results: Option<Vec<CandidateRow>>,
+    with: Option<Uuid>,
 ) -> Result<String, WebError> {
     let title = title_for(&form, "Find the child");
     Ok(FindPage {
@@ -835,16 +840,32 @@ fn render_find(
         form,
         csrf: auth.session.csrf_secret.clone(),
         results,
+        with,
     }
     .render()?)
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct FindQuery {
+    /// Adding another child to the concern being written about this one.
+    pub with: Option<Uuid>,
 }
 
 pub(crate) async fn find_form(
     State(state): State<AppState>,
     ctx: PageContext,
     SignedIn(auth): SignedIn,
+    Query(q): Query<FindQuery>,
 ) -> Result<Response, WebError> {
-    Ok(Html(render_find(&state, ctx, &auth, FormState::default(), None)?).into_response())
+    Ok(Html(render_find(
+        &state,
+        ctx,
+        &auth,
+        FormState::default(),
+        None,
+        q.with,
+    )?)
+    .into_response())
 }
 
 pub(crate) async fn find(
@@ -877,11 +898,11 @@ pub(crate) async fn find(
     match found {
         Ok(list) => {
             let rows = list.iter().map(|c| candidate_row(&state, c)).collect();
-            Ok(Html(render_find(&state, ctx, &auth, form, Some(rows))?).into_response())
+            Ok(Html(render_find(&state, ctx, &auth, form, Some(rows), f.with)?).into_response())
         }
         Err(Error::Validation(errs)) => {
             form.errors.extend(errs);
-            let html = render_find(&state, ctx, &auth, form, None)?;
+            let html = render_find(&state, ctx, &auth, form, None, f.with)?;
             Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html))
         }
         Err(e) => Err(e.into()),
@@ -902,6 +923,8 @@ pub struct NewChildPage {
     pub layout: Layout,
     pub form: FormState,
     pub csrf: String,
+    /// Adding another child to the concern being written about this one.
+    pub with: Option<Uuid>,
 }
 
 impl NewChildPage {
@@ -924,12 +947,14 @@ fn render_new_child(
     ctx: PageContext,
     auth: &Auth,
     form: FormState,
+    with: Option<Uuid>,
 ) -> Result<String, WebError> {
     let title = title_for(&form, "Create a record for the child");
     Ok(NewChildPage {
         layout: Layout::from_ctx(state, ctx, &title),
         form,
         csrf: auth.session.csrf_secret.clone(),
+        with,
     }
     .render()?)
 }
@@ -945,7 +970,7 @@ pub(crate) async fn new_child(
     auth.check_csrf(&f.csrf_token)?;
     let mut form = f.form();
     if f.step != "create" {
-        return Ok(Html(render_new_child(&state, ctx, &auth, form)?).into_response());
+        return Ok(Html(render_new_child(&state, ctx, &auth, form, f.with)?).into_response());
     }
     let given = PersonName::parse("given_name", &f.given_name)
         .map_err(|e| {
@@ -977,7 +1002,7 @@ pub(crate) async fn new_child(
     let (Some(given_name), Some(family_name), Some(gender), false) =
         (given, family, gender, form.has_errors())
     else {
-        let html = render_new_child(&state, ctx, &auth, form)?;
+        let html = render_new_child(&state, ctx, &auth, form, f.with)?;
         return Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html));
     };
     let new = NewPerson {
@@ -994,167 +1019,14 @@ pub(crate) async fn new_child(
         Box::pin(async move { cases::create_child(&ctx, tx, &key, &actor, new).await })
     })
     .await?;
-    Ok(Redirect::to(&format!("/concerns/new/{}", person.id)).into_response())
+    let next = match f.with {
+        Some(first) => format!("/concerns/new/{first}?add={}", person.id),
+        None => format!("/concerns/new/{}", person.id),
+    };
+    Ok(Redirect::to(&next).into_response())
 }
 
 // --- concerns ---------------------------------------------------------------------------------------
-
-#[derive(Template)]
-#[template(path = "concerns/form.html")]
-pub struct ConcernFormPage {
-    pub layout: Layout,
-    pub child: ChildRow,
-    pub form: FormState,
-    pub csrf: String,
-}
-
-impl ConcernFormPage {
-    fn types(&self) -> Vec<(&'static str, &'static str, bool)> {
-        ExploitationType::ALL
-            .iter()
-            .map(|t| {
-                let code = t.as_str();
-                (
-                    code,
-                    t.label(),
-                    self.form.values.contains_key(&format!("type_{code}")),
-                )
-            })
-            .collect()
-    }
-}
-
-#[derive(Debug, Deserialize, Default)]
-pub struct ConcernFields {
-    #[serde(default, rename = "observed-day")]
-    pub observed_day: String,
-    #[serde(default, rename = "observed-month")]
-    pub observed_month: String,
-    #[serde(default, rename = "observed-year")]
-    pub observed_year: String,
-    #[serde(default)]
-    pub location: String,
-    #[serde(default)]
-    pub narrative: String,
-    #[serde(default)]
-    pub child_words: String,
-    #[serde(default)]
-    pub others_present: String,
-    #[serde(default)]
-    pub actions_taken: String,
-    #[serde(default)]
-    pub csrf_token: String,
-    #[serde(flatten)]
-    pub rest: HashMap<String, String>,
-}
-
-async fn subject(state: &AppState, auth: &Auth, person_id: Uuid) -> Result<Person, WebError> {
-    as_user(state, auth, true, move |tx, ctx, key, actor| {
-        Box::pin(async move { cases::concern_subject(&ctx, tx, &key, &actor, person_id).await })
-    })
-    .await
-}
-
-fn render_concern_form(
-    state: &AppState,
-    ctx: PageContext,
-    auth: &Auth,
-    child: &Person,
-    form: FormState,
-) -> Result<String, WebError> {
-    let title = title_for(&form, "Raise a concern");
-    Ok(ConcernFormPage {
-        layout: Layout::from_ctx(state, ctx, &title),
-        child: ChildRow::of(state, child),
-        form,
-        csrf: auth.session.csrf_secret.clone(),
-    }
-    .render()?)
-}
-
-pub(crate) async fn concern_form(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    SignedIn(auth): SignedIn,
-    Path(person_id): Path<Uuid>,
-) -> Result<Response, WebError> {
-    let child = subject(&state, &auth, person_id).await?;
-    Ok(Html(render_concern_form(
-        &state,
-        ctx,
-        &auth,
-        &child,
-        FormState::default(),
-    )?)
-    .into_response())
-}
-
-pub(crate) async fn raise(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    SignedIn(auth): SignedIn,
-    Path(person_id): Path<Uuid>,
-    Form(f): Form<ConcernFields>,
-) -> Result<Response, WebError> {
-    auth.check_csrf(&f.csrf_token)?;
-    let mut form = FormState::default();
-    for (k, v) in [
-        ("observed-day", &f.observed_day),
-        ("observed-month", &f.observed_month),
-        ("observed-year", &f.observed_year),
-        ("location", &f.location),
-        ("narrative", &f.narrative),
-        ("child_words", &f.child_words),
-        ("others_present", &f.others_present),
-        ("actions_taken", &f.actions_taken),
-    ] {
-        form.values.insert(k.into(), v.clone());
-    }
-    let types: Vec<ExploitationType> = ExploitationType::ALL
-        .iter()
-        .copied()
-        .filter(|t| f.rest.contains_key(&format!("type_{}", t.as_str())))
-        .collect();
-    for t in &types {
-        form.values
-            .insert(format!("type_{}", t.as_str()), "yes".into());
-    }
-    let observed_at = match format::date_input(
-        &f.observed_day,
-        &f.observed_month,
-        &f.observed_year,
-        "The date it happened",
-    ) {
-        Ok(d) => d.map(|d| d.midnight().assume_utc()),
-        Err(msg) => {
-            form.errors.push(FieldError::new("observed-day", msg));
-            None
-        }
-    };
-    let new = NewConcern {
-        observed_at,
-        location: f.location.clone(),
-        narrative: f.narrative.clone(),
-        exploitation_types: types,
-        child_words: f.child_words.clone(),
-        others_present: f.others_present.clone(),
-        actions_taken: f.actions_taken.clone(),
-    };
-    if let Err(Error::Validation(errs)) = new.validate(state.ctx.clock.now()) {
-        form.errors.extend(errs);
-    }
-    if form.has_errors() {
-        let child = subject(&state, &auth, person_id).await?;
-        let html = render_concern_form(&state, ctx, &auth, &child, form)?;
-        return Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html));
-    }
-    let concern = as_user(&state, &auth, true, move |tx, ctx, key, actor| {
-        let new = new.clone();
-        Box::pin(async move { cases::raise_concern(&ctx, tx, &key, &actor, person_id, &new).await })
-    })
-    .await?;
-    Ok(Redirect::to(&format!("/concerns/{}?raised=1", concern.id)).into_response())
-}
 
 /// A language suggestion as shown: which field, the words, why, and what to write instead.
 pub struct WordingRow {
@@ -1205,6 +1077,13 @@ pub struct ConcernPage {
     pub can_triage: bool,
     pub is_raiser: bool,
     pub wording: Vec<WordingRow>,
+    pub indicators: Vec<&'static str>,
+    /// The front door it was also sent to, by name.
+    pub front_door: Option<String>,
+    /// How many other children the concern was raised about together with this one.
+    pub group_others: usize,
+    /// Those of them the viewer may see: (concern id, child's name).
+    pub group_shown: Vec<(Uuid, String)>,
     pub notice: Option<&'static str>,
     pub form: FormState,
     pub csrf: String,
@@ -1240,6 +1119,8 @@ struct ConcernView {
     can_triage: bool,
     names: HashMap<Uuid, String>,
     org: String,
+    front_door: Option<String>,
+    group: (usize, Vec<(Uuid, Person)>),
 }
 
 async fn load_concern(
@@ -1268,12 +1149,19 @@ async fn load_concern(
                 .await?
                 .map(|o| o.name)
                 .unwrap_or_default();
+            let front_door = match concern.front_door_org {
+                Some(o) => tx.get_org(o).await?.map(|o| o.name),
+                None => None,
+            };
+            let group = cases::concern_group(&ctx, tx, &key, &actor, &concern).await?;
             Ok(Some(ConcernView {
                 concern,
                 child,
                 can_triage,
                 names,
                 org,
+                front_door,
+                group,
             }))
         })
     })
@@ -1317,6 +1205,10 @@ fn render_concern(
         overdue: c.overdue(now),
         can_triage: v.can_triage,
         wording: if is_raiser { wording(&c) } else { Vec::new() },
+        indicators: c.indicators.iter().map(|i| i.label()).collect(),
+        front_door: v.front_door,
+        group_others: v.group.0,
+        group_shown: v.group.1.iter().map(|(id, p)| (*id, name(p))).collect(),
         is_raiser,
         notice,
         form,

@@ -246,6 +246,17 @@ pub(crate) async fn record(
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct NewConcernDto {
     pub person_id: Uuid,
+    /// Other children the same concern is about (each gets its own concern, in one group).
+    #[serde(default)]
+    pub also_person_ids: Vec<Uuid>,
+    /// Indicator codes: `missing`, `older_associates`, `gifts_money`, `vehicles`, `locations`,
+    /// `online`, `substances`, `education`, `injuries`, `sexual_health`, `behaviour`, `weapons`,
+    /// `travel_out_of_area`, `debt_control`.
+    #[serde(default)]
+    pub indicators: Vec<String>,
+    /// Also send it to the partnership's children's social care front door.
+    #[serde(default)]
+    pub to_front_door: bool,
     /// What was seen or heard.
     pub narrative: String,
     /// Codes: `sexual`, `criminal`, `county_lines`, `trafficking`, `online`, `other`.
@@ -276,9 +287,16 @@ pub struct ConcernDto {
     pub location: String,
     pub narrative: String,
     pub exploitation_types: Vec<String>,
+    pub indicators: Vec<String>,
     pub child_words: String,
     pub others_present: String,
     pub actions_taken: String,
+    /// Concerns raised together about several children share this id.
+    pub group_id: Option<Uuid>,
+    /// The front door it was also sent to.
+    pub front_door_organisation: Option<Uuid>,
+    /// In the answer to raising it: the other children's concerns raised with it.
+    pub also_raised: Vec<Uuid>,
     pub created_at: String,
     /// The triage decision code, once triaged.
     pub decision: Option<String>,
@@ -312,6 +330,14 @@ impl From<&Concern> for ConcernDto {
                 .iter()
                 .map(|t| t.as_str().to_string())
                 .collect(),
+            indicators: c
+                .indicators
+                .iter()
+                .map(|t| t.as_str().to_string())
+                .collect(),
+            group_id: c.group_id,
+            front_door_organisation: c.front_door_org,
+            also_raised: Vec::new(),
             child_words: c.child_words.clone(),
             others_present: c.others_present.clone(),
             actions_taken: c.actions_taken.clone(),
@@ -332,7 +358,8 @@ impl From<&Concern> for ConcernDto {
     }
 }
 
-/// Raise a concern about a child (any professional; needs the `write` scope).
+/// Raise a concern about a child, or several (any professional; needs the `write` scope). The
+/// answer is the first child's concern; `also_raised` lists the others'.
 #[utoipa::path(post, path = "/api/v1/concerns", tag = "concerns", security(("bearer" = [])),
     request_body(content = NewConcernDto, content_type = "application/json"),
     responses(
@@ -370,6 +397,16 @@ pub(crate) async fn raise(
             }
         },
     };
+    let mut indicators = Vec::new();
+    for t in &body.indicators {
+        match cases::ConcernIndicator::parse(t) {
+            Some(t) => indicators.push(t),
+            None => errs.push(mace_domain::FieldError::new(
+                "indicators",
+                format!("Unknown indicator {t:?}"),
+            )),
+        }
+    }
     if !errs.is_empty() {
         return Err(WebError::Domain(Error::Validation(errs)));
     }
@@ -378,20 +415,25 @@ pub(crate) async fn raise(
         location: body.location,
         narrative: body.narrative,
         exploitation_types: types,
+        indicators,
+        to_front_door: body.to_front_door,
         child_words: body.child_words,
         others_present: body.others_present,
         actions_taken: body.actions_taken,
     };
-    let person_id = body.person_id;
-    let concern = with_actor(&state, &c.user, None, true, move |tx, ctx, key, actor| {
-        let new = new.clone();
-        Box::pin(async move { cases::raise_concern(&ctx, tx, &key, &actor, person_id, &new).await })
+    let mut children = vec![body.person_id];
+    children.extend(body.also_person_ids);
+    let raised = with_actor(&state, &c.user, None, true, move |tx, ctx, key, actor| {
+        let (new, children) = (new.clone(), children.clone());
+        Box::pin(async move { cases::raise_concern(&ctx, tx, &key, &actor, &children, &new).await })
     })
     .await?;
-    Ok(json_response(
-        StatusCode::CREATED,
-        &ConcernDto::from(&concern),
-    ))
+    let Some(first) = raised.first() else {
+        return Err(WebError::Internal("no concern was raised".into()));
+    };
+    let mut dto = ConcernDto::from(first);
+    dto.also_raised = raised.iter().skip(1).map(|c| c.id).collect();
+    Ok(json_response(StatusCode::CREATED, &dto))
 }
 
 /// One concern: for whoever raised it and those who may open the child's record; otherwise

@@ -13,6 +13,7 @@ pub mod cases;
 mod cases_api;
 pub mod chronology;
 pub mod components;
+pub mod concern_form;
 pub mod duplicates;
 pub mod error;
 pub mod format;
@@ -142,6 +143,10 @@ fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/admin/users/{id}", get(admin::user))
         .route(
+            "/admin/front-door",
+            axum::routing::post(admin::set_front_door),
+        )
+        .route(
             "/admin/users/{id}/roles",
             axum::routing::post(admin::set_roles),
         )
@@ -154,7 +159,11 @@ fn routes(state: &AppState) -> Router<AppState> {
         .route("/concerns/find", axum::routing::post(cases::find))
         .route(
             "/concerns/new/{person_id}",
-            get(cases::concern_form).post(cases::raise),
+            get(concern_form::concern_form).post(concern_form::raise),
+        )
+        .route(
+            "/concerns/new/{person_id}/draft",
+            axum::routing::post(concern_form::autosave),
         )
         .route("/concerns/{id}", get(cases::concern))
         .route("/concerns/{id}/triage", axum::routing::post(cases::triage))

@@ -257,3 +257,36 @@ pub async fn set_enabled<R: IdentityRepo + crate::ports::SessionRepo + AuditLog>
     .await?;
     Ok(user)
 }
+
+/// Set (or clear, with `None`) the partnership's children's social care front door: an
+/// organisation of that type, to which raisers may also send concerns.
+pub async fn set_front_door<R: IdentityRepo + crate::ports::MetaRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    by: &AdminActor,
+    org_id: Option<Uuid>,
+) -> Result<()> {
+    let key_name = crate::cases::FRONT_DOOR_KEY;
+    let value = match org_id {
+        Some(id) => match tx.get_org(id).await? {
+            Some(o) if o.org_type == OrgType::ChildrensSocialCare => id.to_string(),
+            _ => {
+                return Err(Error::validation(
+                    "front_door",
+                    "Select a children's social care organisation",
+                ));
+            }
+        },
+        None => String::new(),
+    };
+    tx.set_meta(key_name, &value, ctx.clock.now()).await?;
+    let target = org_id.unwrap_or(Uuid::nil());
+    tx.append(
+        key,
+        ctx.ids.new_id(),
+        &event(ctx, by, "partnership.front_door", "organisation", target),
+    )
+    .await?;
+    Ok(())
+}

@@ -514,7 +514,7 @@ fn audit_verify_names_the_tampered_event() {
     let ok = verify();
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     assert!(
-        text(&ok.stdout).contains("audit chain OK: 20 events"),
+        text(&ok.stdout).contains("audit chain OK: 21 events"),
         "{}",
         text(&ok.stdout)
     );

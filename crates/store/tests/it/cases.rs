@@ -4,8 +4,8 @@
 
 use mace_domain::authz::{self, Actor, Marking, OrgType, Role, Scope};
 use mace_domain::cases::{
-    BreakGlassGrant, ChronologyEntry, Concern, ConcernStatus, ExploitationType, Involvement,
-    InvolvementReason, TriageDecision,
+    BreakGlassGrant, ChronologyEntry, Concern, ConcernIndicator, ConcernStatus, ExploitationType,
+    Involvement, InvolvementReason, TriageDecision,
 };
 use mace_domain::identity::model::{Email, Organisation, User, UserStatus};
 use mace_domain::person::{Gender, Person, PersonKind};
@@ -310,6 +310,9 @@ async fn concerns_and_chronology_round_trip(db: &TestDb) {
         location: "Bus station".into(),
         narrative: "Seen being collected by an adult in a car, after school.".into(),
         exploitation_types: vec![ExploitationType::Sexual, ExploitationType::Online],
+        indicators: vec![ConcernIndicator::Vehicles, ConcernIndicator::GiftsMoney],
+        group_id: Some(id(450)),
+        front_door_org: Some(id(2)),
         child_words: "‘He buys me things.’".into(),
         others_present: String::new(),
         actions_taken: "Told the DSL".into(),
@@ -325,6 +328,8 @@ async fn concerns_and_chronology_round_trip(db: &TestDb) {
             let (s, t, ch, co) = (s.clone(), t.clone(), ch.clone(), co.clone());
             Box::pin(async move {
                 tx.insert_org(&s).await?;
+                tx.insert_org(&org(2, "Front door", OrgType::ChildrensSocialCare))
+                    .await?;
                 tx.insert_user(&t).await?;
                 tx.insert_person(&ch).await?;
                 tx.insert_concern(&co).await?;
@@ -348,7 +353,7 @@ async fn concerns_and_chronology_round_trip(db: &TestDb) {
         .await
         .unwrap();
     let store = db.store();
-    let (got, queue, mine, chron) = store
+    let (got, queue, mine, chron, front_door, group) = store
         .read(move |tx| {
             Box::pin(async move {
                 Ok((
@@ -356,6 +361,8 @@ async fn concerns_and_chronology_round_trip(db: &TestDb) {
                     tx.concerns_for_triage(id(1)).await?,
                     tx.concerns_raised_by(id(10)).await?,
                     tx.list_chronology(id(300)).await?,
+                    tx.concerns_for_triage(id(2)).await?,
+                    tx.concerns_in_group(id(450)).await?,
                 ))
             })
         })
@@ -363,6 +370,8 @@ async fn concerns_and_chronology_round_trip(db: &TestDb) {
         .unwrap();
     assert_eq!(got.as_ref(), Some(&concern));
     assert_eq!(queue.len(), 1);
+    assert_eq!(front_door.len(), 1, "the front door's queue has it too");
+    assert_eq!(group, vec![concern.clone()]);
     assert_eq!(queue[0].child_name, "Amira Hussain");
     assert_eq!(mine.len(), 1);
     assert_eq!(
@@ -397,6 +406,71 @@ async fn concerns_and_chronology_round_trip(db: &TestDb) {
         .unwrap();
     assert_eq!(got, Some(triaged));
     assert!(queue.is_empty(), "triaged concerns leave the queue");
+}
+
+/// Drafts: saved, replaced, read by author and child only, and deleted.
+async fn concern_drafts_round_trip(db: &TestDb) {
+    let school = org(1, "School", OrgType::School);
+    let teacher = user(10, school.id, "t@school.example");
+    let other = user(11, school.id, "o@school.example");
+    let (a, b) = (
+        child(300, "Amira", "Hussain"),
+        child(301, "Jade", "Hussain"),
+    );
+    let mut fields = std::collections::BTreeMap::new();
+    fields.insert(
+        "narrative".to_string(),
+        "Seen at the bus station ‘with him’".to_string(),
+    );
+    fields.insert("type_sexual".to_string(), "yes".to_string());
+    let draft = mace_domain::drafts::ConcernDraft {
+        user_id: teacher.id,
+        person_id: a.id,
+        also: vec![b.id],
+        fields,
+        updated_at: T0,
+    };
+    let mut newer = draft.clone();
+    newer.fields.insert("location".into(), "Bus station".into());
+    newer.also.clear();
+    newer.updated_at = T0 + Duration::minutes(1);
+    let (d1, d2) = (draft.clone(), newer.clone());
+    let (s, t, o, ca, cb) = (school, teacher, other, a, b);
+    let got = db
+        .store()
+        .write(move |tx| {
+            let (s, t, o, ca, cb, d1, d2) = (
+                s.clone(),
+                t.clone(),
+                o.clone(),
+                ca.clone(),
+                cb.clone(),
+                d1.clone(),
+                d2.clone(),
+            );
+            Box::pin(async move {
+                tx.insert_org(&s).await?;
+                tx.insert_user(&t).await?;
+                tx.insert_user(&o).await?;
+                tx.insert_person(&ca).await?;
+                tx.insert_person(&cb).await?;
+                tx.save_draft(&d1).await?;
+                let first = tx.get_draft(t.id, ca.id).await?;
+                tx.save_draft(&d2).await?;
+                let second = tx.get_draft(t.id, ca.id).await?;
+                let others = tx.get_draft(o.id, ca.id).await?;
+                let other_child = tx.get_draft(t.id, cb.id).await?;
+                tx.delete_draft(t.id, ca.id).await?;
+                tx.delete_draft(t.id, ca.id).await?;
+                let gone = tx.get_draft(t.id, ca.id).await?;
+                Ok((first, second, others, other_child, gone))
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(got.0, Some(draft));
+    assert_eq!(got.1, Some(newer), "saving again replaces the draft");
+    assert_eq!((got.2, got.3, got.4), (None, None, None));
 }
 
 /// The blocking step of search before create: by initial of either name or by date of birth,
@@ -459,4 +533,5 @@ mace_testkit::contract_tests!(
     children_search_by_name_prefix,
     match_pool_blocks_by_initials_and_dates,
     concerns_and_chronology_round_trip,
+    concern_drafts_round_trip,
 );

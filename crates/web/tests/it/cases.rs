@@ -611,9 +611,7 @@ async fn the_access_probe_finds_no_way_into_an_unrelated_record() {
                         exploitation_types: vec![cases::ExploitationType::CountyLines],
                         ..cases::NewConcern::default()
                     };
-                    Ok(cases::raise_concern(&ctx, tx, &key, &actor, child, &new)
-                        .await?
-                        .id)
+                    Ok(cases::raise_concern(&ctx, tx, &key, &actor, &[child], &new).await?[0].id)
                 })
             })
             .await

@@ -32,7 +32,7 @@ async fn concern_on(app: &TestApp, user: Uuid, child: Uuid, narrative: &str) {
                     exploitation_types: vec![ExploitationType::Criminal],
                     ..NewConcern::default()
                 };
-                cases::raise_concern(&ctx, tx, &key, &actor, child, &c).await?;
+                cases::raise_concern(&ctx, tx, &key, &actor, &[child], &c).await?;
                 Ok(())
             })
         })

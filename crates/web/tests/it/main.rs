@@ -10,6 +10,7 @@ mod auth;
 mod browser;
 mod cases;
 mod chronology;
+mod concerns;
 mod duplicates;
 mod fixtures;
 mod headers;

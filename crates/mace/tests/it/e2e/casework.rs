@@ -59,7 +59,7 @@ async fn journey(t: &E2e, axe: bool) {
     check(t, "Raise a concern", axe).await;
     assert!(t.text("main").await.contains("call 999"));
 
-    press(t, "form button[type=submit]").await;
+    press(t, "button[value=send]").await;
     appears(t, ".govuk-error-summary").await;
     check(t, "Raise a concern", axe).await;
     fill(
@@ -69,8 +69,30 @@ async fn journey(t: &E2e, axe: bool) {
     )
     .await;
     press(t, "#type_criminal").await;
+    press(t, "#ind_vehicles").await;
     fill(t, "#location", "Outside the school gates").await;
-    press(t, "form button[type=submit]").await;
+    // The draft is kept: saved in the background with JavaScript, by the button without it.
+    if axe {
+        let mut saved = String::new();
+        for _ in 0..40 {
+            saved = t.text("#draft-status").await;
+            if saved.contains("Draft saved") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        assert!(saved.contains("Draft saved"), "{saved:?}");
+        t.goto(&choose).await;
+    } else {
+        press(t, "button[value=save_draft]").await;
+    }
+    appears(t, "#draft-notice").await;
+    check(t, "Raise a concern", axe).await;
+    assert!(
+        t.text("#narrative").await.contains("two older teenagers"),
+        "restored"
+    );
+    press(t, "button[value=send]").await;
     appears(t, "#concern-status").await;
     check(t, "Concern", axe).await;
     assert!(t.text("main").await.contains("Your concern has been sent"));
@@ -111,6 +133,20 @@ async fn journey(t: &E2e, axe: bool) {
         chronology.contains("Concern raised") && chronology.contains("Concern triaged"),
         "{chronology}"
     );
+    // A correction, added beside the entry it corrects.
+    press(t, "#chronology tbody tr:first-child a[href$='/correct']").await;
+    appears(t, "form[action$='/correct']").await;
+    check(t, "Add a correction", axe).await;
+    fill(
+        t,
+        "#text",
+        "It was one older teenager and an adult driver, not two teenagers.",
+    )
+    .await;
+    press(t, "form[action$='/correct'] button[type=submit]").await;
+    appears(t, ".mace-addendum").await;
+    check(t, "Kayleigh Harrison", axe).await;
+    assert!(t.text(".mace-addendum").await.contains("adult driver"));
     t.goto(&format!("/children/{child_id}/access-log")).await;
     settle(
         t,
