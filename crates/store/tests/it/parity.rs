@@ -54,7 +54,7 @@ async fn sqlite_shape(db: &TestDb) -> (Shape, Vec<(String, String)>) {
         .await
         .unwrap();
     let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_sqlx%' ESCAPE '\\' AND name NOT LIKE '%_fts%'",
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_sqlx%' ESCAPE '\\' AND name NOT LIKE '%\\_fts%' ESCAPE '\\'",
     )
     .fetch_all(&mut c)
     .await
