@@ -20,6 +20,7 @@ pub mod matching;
 pub mod person;
 pub mod ports;
 pub mod postcode;
+pub mod search;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, FieldError, Result};

@@ -263,6 +263,16 @@ pub trait CaseRepo: Send {
         user_id: Uuid,
         person_id: Uuid,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Full-text search for `terms` (all must occur, English stemming): concerns about children
+    /// inside `scope` or raised by `user_id`, then chronology entries (not concerns) of children
+    /// inside `scope` whose marking the viewer passes; best first, at most `limit` of each.
+    fn search_text(
+        &mut self,
+        scope: &Scope,
+        user_id: Uuid,
+        terms: &[String],
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<crate::search::SearchHit>>> + Send;
     /// A child's chronology, by event time (oldest first).
     fn list_chronology(
         &mut self,

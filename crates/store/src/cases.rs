@@ -51,19 +51,28 @@ const FACTS: &str = "SELECT \
      EXISTS (SELECT 1 FROM restricted_clearances WHERE person_id = $1 AND user_id = $2) AS cleared";
 const MARKINGS: &str = "SELECT marking FROM record_markings WHERE person_id = $1 ORDER BY marking";
 
-/// The scope filter: the same rule as `authz::scope_admits`, in SQL. `$3` org, `$4` user,
-/// `$5` now, `$6` police.
-const CHILDREN_IN_SCOPE: &str = "SELECT p.id, p.kind, p.given_name, p.family_name, p.date_of_birth, p.dob_approximate, \
-     p.gender, p.postcode, p.created_at, p.updated_at FROM people p \
-     WHERE p.kind = 'child' AND p.merged_into IS NULL \
-       AND ($1 = '' OR p.family_name_folded LIKE $2 ESCAPE '\\' OR p.given_name_folded LIKE $2 ESCAPE '\\') \
-       AND (EXISTS (SELECT 1 FROM involvements i WHERE i.person_id = p.id AND i.org_id = $3) \
+/// The scope filter on a person aliased `p`, in SQL: the same rule as `authz::scope_admits`.
+/// `$3` org, `$4` user, `$5` now, `$6` police. Shared by every scoped list and search.
+macro_rules! in_scope {
+    () => {
+        "(EXISTS (SELECT 1 FROM involvements i WHERE i.person_id = p.id AND i.org_id = $3) \
             OR EXISTS (SELECT 1 FROM allocations a WHERE a.person_id = p.id AND a.user_id = $4 AND a.ended_at IS NULL) \
             OR EXISTS (SELECT 1 FROM break_glass b WHERE b.person_id = p.id AND b.user_id = $4 AND b.expires_at > $5)) \
-       AND ($6 OR NOT EXISTS (SELECT 1 FROM record_markings m WHERE m.person_id = p.id AND m.marking = 'police_only')) \
-       AND (NOT EXISTS (SELECT 1 FROM record_markings m WHERE m.person_id = p.id AND m.marking = 'staff_involved') \
-            OR EXISTS (SELECT 1 FROM restricted_clearances r WHERE r.person_id = p.id AND r.user_id = $4)) \
-     ORDER BY p.family_name_folded, p.given_name_folded, p.id LIMIT $7";
+         AND ($6 OR NOT EXISTS (SELECT 1 FROM record_markings m WHERE m.person_id = p.id AND m.marking = 'police_only')) \
+         AND (NOT EXISTS (SELECT 1 FROM record_markings m WHERE m.person_id = p.id AND m.marking = 'staff_involved') \
+            OR EXISTS (SELECT 1 FROM restricted_clearances r WHERE r.person_id = p.id AND r.user_id = $4))"
+    };
+}
+pub(crate) use in_scope;
+
+const CHILDREN_IN_SCOPE: &str = concat!(
+    "SELECT p.id, p.kind, p.given_name, p.family_name, p.date_of_birth, p.dob_approximate, \
+     p.gender, p.postcode, p.created_at, p.updated_at FROM people p \
+     WHERE p.kind = 'child' AND p.merged_into IS NULL \
+       AND ($1 = '' OR p.family_name_folded LIKE $2 ESCAPE '\\' OR p.given_name_folded LIKE $2 ESCAPE '\\') AND ",
+    in_scope!(),
+    " ORDER BY p.family_name_folded, p.given_name_folded, p.id LIMIT $7"
+);
 
 const BREAK_GLASS_INSERT: &str = "INSERT INTO break_glass (id, person_id, user_id, org_id, reason, created_at, expires_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -536,6 +545,16 @@ impl CaseRepo for Tx {
             .await)
         .map_err(db_err)?;
         row.map(Concern::try_from).transpose()
+    }
+
+    async fn search_text(
+        &mut self,
+        scope: &Scope,
+        user_id: Uuid,
+        terms: &[String],
+        limit: i64,
+    ) -> Result<Vec<mace_domain::search::SearchHit>> {
+        self.search(scope, user_id, terms, limit).await
     }
 
     async fn concerns_in_group(&mut self, group_id: Uuid) -> Result<Vec<Concern>> {

@@ -13,6 +13,7 @@ mod cases;
 mod identity;
 mod merges;
 mod repos;
+mod search;
 mod tx;
 mod types;
 

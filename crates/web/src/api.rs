@@ -34,7 +34,7 @@ pub struct StatusResponse {
     paths(status, openapi_json, crate::tokens::me, crate::cases_api::list,
           crate::cases_api::search, crate::cases_api::record, crate::cases_api::raise,
           crate::cases_api::concern, crate::duplicates::api_review, crate::duplicates::api_merge,
-          crate::duplicates::api_unmerge, crate::chronology::api_add),
+          crate::duplicates::api_unmerge, crate::chronology::api_add, crate::search::api),
     components(schemas(StatusResponse, ErrorBody, ErrorDetail, ErrorCode, FieldErrorDto,
                        crate::tokens::MeResponse, crate::tokens::TokenInfo,
                        crate::cases_api::ChildDto, crate::cases_api::ChildrenDto,
@@ -44,7 +44,8 @@ pub struct StatusResponse {
                        crate::duplicates::DuplicateDto, crate::duplicates::ReasonDto,
                        crate::duplicates::DuplicatesDto, crate::duplicates::NewMergeDto,
                        crate::duplicates::UnmergeDto, crate::duplicates::MergeDto,
-                       crate::chronology::NewAddendumDto)),
+                       crate::chronology::NewAddendumDto, crate::search::SearchRequest,
+                       crate::search::HitDto, crate::search::SearchResponse)),
     modifiers(&BearerAuth),
     tags((name = "meta", description = "About the service itself"),
          (name = "identity", description = "Who is calling"),
@@ -98,6 +99,7 @@ pub(crate) fn routes() -> Router<AppState> {
             axum::routing::post(crate::chronology::api_add),
         )
         .route("/concerns", axum::routing::post(crate::cases_api::raise))
+        .route("/search", axum::routing::post(crate::search::api))
         .route("/concerns/{id}", get(crate::cases_api::concern))
         .route("/duplicates", get(crate::duplicates::api_review))
         .route("/merges", axum::routing::post(crate::duplicates::api_merge))

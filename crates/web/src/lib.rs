@@ -20,6 +20,7 @@ pub mod format;
 mod health;
 mod middleware;
 pub mod pages;
+pub mod search;
 pub mod tokens;
 
 pub use api::openapi;
@@ -154,6 +155,7 @@ fn routes(state: &AppState) -> Router<AppState> {
             "/admin/users/{id}/status",
             axum::routing::post(admin::set_status),
         )
+        .route("/search", get(search::form).post(search::run))
         .route("/concerns", get(cases::concerns))
         .route("/concerns/new", get(cases::find_form))
         .route("/concerns/find", axum::routing::post(cases::find))

@@ -86,6 +86,7 @@ impl Layout {
                     items.push(("/children", "Children"));
                 }
                 items.push(("/concerns", "Concerns"));
+                items.push(("/search", "Search"));
                 if roles.contains(&Role::PrivacyOfficer) {
                     items.push(("/privacy-queue", "Access to review"));
                 }

@@ -10,6 +10,7 @@ use mace_domain::cases::{
 use mace_domain::identity::model::{Email, Organisation, User, UserStatus};
 use mace_domain::person::{Gender, Person, PersonKind};
 use mace_domain::ports::{CaseRepo, IdentityRepo, PersonRepo};
+use mace_domain::search::HitKind;
 use mace_testkit::TestDb;
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
@@ -408,6 +409,186 @@ async fn concerns_and_chronology_round_trip(db: &TestDb) {
     assert!(queue.is_empty(), "triaged concerns leave the queue");
 }
 
+/// Full-text search: stemmed, every word needed, inside the viewer's scope (or their own
+/// concerns), entry markings respected, merged records left out.
+async fn full_text_search_is_scoped(db: &TestDb) {
+    let school = org(1, "School", OrgType::School);
+    let police = org(2, "Police", OrgType::Police);
+    let teacher = user(10, school.id, "t@school.example");
+    let (s, p, t) = (school.clone(), police.clone(), teacher.clone());
+    db.store()
+        .write(move |tx| {
+            let (s, p, t) = (s.clone(), p.clone(), t.clone());
+            Box::pin(async move {
+                tx.insert_org(&s).await?;
+                tx.insert_org(&p).await?;
+                tx.insert_user(&t).await?;
+                // 301 is the school's; 302 is not (but the teacher raised a concern on it);
+                // 303 is nobody's the school knows.
+                for (n, g) in [(301u128, "Amira"), (302, "Jade"), (303, "Leon")] {
+                    tx.insert_person(&child(n, g, "Test")).await?;
+                }
+                tx.insert_involvement(&Involvement {
+                    person_id: id(301),
+                    org_id: s.id,
+                    reason: InvolvementReason::Recorded,
+                    is_lead: true,
+                    created_at: T0,
+                })
+                .await?;
+                for (cid, person, by, text) in [
+                    (
+                        401u128,
+                        301u128,
+                        10u128,
+                        "Seen getting into a grey car at the stations",
+                    ),
+                    (402, 302, 10, "Grey car outside the school again"),
+                    (403, 303, 10, "nothing relevant"),
+                ] {
+                    tx.insert_concern(&Concern {
+                        id: id(cid),
+                        person_id: id(person),
+                        raised_by_user: id(by),
+                        raised_by_org: s.id,
+                        status: ConcernStatus::Submitted,
+                        observed_at: None,
+                        location: String::new(),
+                        narrative: text.into(),
+                        exploitation_types: vec![ExploitationType::Criminal],
+                        indicators: vec![],
+                        group_id: None,
+                        front_door_org: None,
+                        child_words: String::new(),
+                        others_present: String::new(),
+                        actions_taken: String::new(),
+                        created_at: T0,
+                        decision: None,
+                        rationale: None,
+                        decided_by: None,
+                        decided_at: None,
+                    })
+                    .await?;
+                }
+                // Notes: on the school's child, one police only; one on a child outside scope.
+                for (eid, person, marking, text) in [
+                    (
+                        501u128,
+                        301u128,
+                        None,
+                        "Correction: the car was grey, not blue",
+                    ),
+                    (
+                        502,
+                        301,
+                        Some(Marking::PoliceOnly),
+                        "Grey car registered to a known adult",
+                    ),
+                    (503, 303, None, "Grey car seen again"),
+                ] {
+                    tx.insert_chronology(&ChronologyEntry {
+                        id: id(eid),
+                        person_id: id(person),
+                        kind: "addendum".into(),
+                        source_id: id(401),
+                        org_id: s.id,
+                        event_at: T0,
+                        recorded_at: T0,
+                        summary: text.into(),
+                        marking,
+                    })
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+    let search = |scope: Scope, user: u128, words: &'static [&'static str]| {
+        let store = db.store();
+        async move {
+            let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+            let mut hits: Vec<(HitKind, u128)> = store
+                .read(move |tx| {
+                    let (scope, words) = (scope.clone(), words.clone());
+                    Box::pin(async move { tx.search_text(&scope, id(user), &words, 50).await })
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|h| (h.kind, h.id.as_u128()))
+                .collect();
+            hits.sort_by_key(|h| h.1);
+            hits
+        }
+    };
+    let school_scope = Scope::Related {
+        org_id: school.id,
+        user_id: id(10),
+        now: T0,
+        police: false,
+    };
+    // "station" finds "stations"; 402 is the teacher's own concern; 403 is out of scope; the
+    // police-only note is left out; 503 is on a record outside the scope.
+    assert_eq!(
+        search(school_scope.clone(), 10, &["grey", "car"]).await,
+        [
+            (HitKind::Concern, 401),
+            (HitKind::Concern, 402),
+            (HitKind::Note, 501)
+        ]
+    );
+    assert_eq!(
+        search(school_scope.clone(), 10, &["grey", "station"]).await,
+        [(HitKind::Concern, 401)]
+    );
+    assert_eq!(
+        search(school_scope.clone(), 10, &["grey", "bicycle"]).await,
+        []
+    );
+    // Another user of the school: not the raiser of 402.
+    assert_eq!(
+        search(school_scope.clone(), 11, &["grey", "car"]).await,
+        [(HitKind::Concern, 401), (HitKind::Note, 501)]
+    );
+    // No scope at all: only one's own concerns.
+    assert_eq!(
+        search(Scope::Nothing, 10, &["grey"]).await,
+        [(HitKind::Concern, 401), (HitKind::Concern, 402)]
+    );
+    // The police, involved with 301, see the police-only note too.
+    let pid = police.id;
+    db.store()
+        .write(move |tx| {
+            Box::pin(async move {
+                tx.insert_involvement(&Involvement {
+                    person_id: id(301),
+                    org_id: pid,
+                    reason: InvolvementReason::HoldsCase,
+                    is_lead: false,
+                    created_at: T0,
+                })
+                .await
+            })
+        })
+        .await
+        .unwrap();
+    let police_scope = Scope::Related {
+        org_id: police.id,
+        user_id: id(20),
+        now: T0,
+        police: true,
+    };
+    assert_eq!(
+        search(police_scope, 20, &["grey", "car"]).await,
+        [
+            (HitKind::Concern, 401),
+            (HitKind::Note, 501),
+            (HitKind::Note, 502)
+        ]
+    );
+}
+
 /// Drafts: saved, replaced, read by author and child only, and deleted.
 async fn concern_drafts_round_trip(db: &TestDb) {
     let school = org(1, "School", OrgType::School);
@@ -534,4 +715,5 @@ mace_testkit::contract_tests!(
     match_pool_blocks_by_initials_and_dates,
     concerns_and_chronology_round_trip,
     concern_drafts_round_trip,
+    full_text_search_is_scoped,
 );

@@ -257,3 +257,104 @@ async fn a_concern_about_two_children_goes_to_the_front_door_and_its_draft_survi
     assert!(actions.iter().any(|a| a == "concern.draft.save:success"));
     assert!(actions.iter().any(|a| a == "concern.draft.view:success"));
 }
+
+#[tokio::test]
+async fn search_finds_words_and_names_only_inside_what_the_viewer_may_see() {
+    let app = app().await;
+    let dsl = add_user_at(
+        &app,
+        "dsl@school.test",
+        Role::DesignatedSafeguardingLead,
+        Some(SCHOOL),
+    )
+    .await;
+    add_user_at(&app, "sw@csc.test", Role::SocialWorker, Some(CSC)).await;
+    let amira = child_recorded_by(&app, dsl, "Amira", "Hussain").await;
+    let token = api_token(&app, "dsl@school.test").await;
+    let raised = api(
+        &app,
+        Method::POST,
+        "/api/v1/concerns",
+        &token,
+        Some(serde_json::json!({
+            "person_id": amira,
+            "narrative": "Seen getting into a grey car at the railway stations.",
+            "exploitation_types": ["criminal"],
+        })),
+    )
+    .await;
+    assert_eq!(raised.status, StatusCode::CREATED);
+    let concern = raised.json()["id"].as_str().unwrap().to_string();
+
+    let mut b = Browser::new(&app);
+    signed_in(&app, &mut b, "dsl@school.test").await;
+    let page = b.get("/search").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let token_form = csrf(&page);
+    let found = b
+        .post(
+            "/search",
+            &[("csrf_token", &token_form), ("q", "grey station")],
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK);
+    let hits = found.select_text("#hits").join(" ");
+    assert!(
+        hits.contains("Amira Hussain") && hits.contains("grey car"),
+        "{hits}"
+    );
+    assert!(found.body.contains(&format!("/concerns/{concern}")));
+    let by_name = b
+        .post("/search", &[("csrf_token", &token_form), ("q", "amira")])
+        .await;
+    assert!(
+        by_name
+            .select_text("#children")
+            .join(" ")
+            .contains("Amira Hussain")
+    );
+    let empty = b
+        .post("/search", &[("csrf_token", &token_form), ("q", " *** ")])
+        .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&empty).contains("Enter words to search for"));
+
+    // Children's social care has no relationship with Amira: nothing, not even her name.
+    let mut sw = Browser::new(&app);
+    signed_in(&app, &mut sw, "sw@csc.test").await;
+    let page = sw.get("/search").await;
+    for q in ["grey car", "amira"] {
+        let r = sw
+            .post("/search", &[("csrf_token", &csrf(&page)), ("q", q)])
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(
+            !r.body.contains("Amira") && !r.body.contains("railway"),
+            "{q}"
+        );
+        assert!(r.select_text("#hits").is_empty() && r.select_text("#children").is_empty());
+    }
+    let sw_token = api_token(&app, "sw@csc.test").await;
+    let none = api(
+        &app,
+        Method::POST,
+        "/api/v1/search",
+        &sw_token,
+        Some(serde_json::json!({ "q": "grey car" })),
+    )
+    .await;
+    assert_eq!(none.status, StatusCode::OK);
+    assert_eq!(none.json()["hits"].as_array().unwrap().len(), 0);
+    let some = api(
+        &app,
+        Method::POST,
+        "/api/v1/search",
+        &token,
+        Some(serde_json::json!({ "q": "grey car" })),
+    )
+    .await;
+    assert_eq!(some.json()["hits"][0]["kind"], "concern");
+    assert_eq!(some.json()["hits"][0]["id"], concern);
+    let actions = audit_actions(&app, &[Category::Consultation]).await;
+    assert!(actions.iter().filter(|a| *a == "search:success").count() >= 6);
+}

@@ -158,6 +158,15 @@ async fn journey(t: &E2e, axe: bool) {
     t.goto("/children").await;
     settle(t, "/children", "Children").await;
     check(t, "Children", axe).await;
+    // Full-text search finds the concern by its words (the words are POSTed, not in the URL).
+    t.goto("/search").await;
+    settle(t, "/search", "Search").await;
+    check(t, "Search", axe).await;
+    fill(t, "#q", "older teenagers car").await;
+    press(t, "form[action='/search'] button[type=submit]").await;
+    appears(t, "#hits").await;
+    check(t, "Search", axe).await;
+    assert!(t.text("#hits").await.contains("Kayleigh Harrison"));
     sign_out(t).await;
 
     // A social worker with no relationship to the child is refused.

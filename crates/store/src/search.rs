@@ -1,0 +1,155 @@
+//! Full-text search on both engines: SQLite's FTS5 tables (migration 0008, kept by triggers)
+//! and PostgreSQL's GIN indexes over `to_tsvector('english', …)`. Both stem English words
+//! (porter) and need every word; the viewer's scope is applied inside the query.
+
+use crate::cases::in_scope;
+use crate::tx::{Inner, Tx, db_err};
+use crate::types::DbTime;
+use mace_domain::Result;
+use mace_domain::authz::Scope;
+use mace_domain::search::{HitKind, SearchHit};
+use uuid::Uuid;
+
+/// `$1` the words, `$3`..`$6` the scope (see `in_scope!`), `$7` the limit, `$8` whether the
+/// viewer has a scope at all. `$2` is the viewer's user id for "concerns I raised".
+macro_rules! concern_filter {
+    () => {
+        concat!(
+            "(c.raised_by_user = $2 OR ($8 AND p.merged_into IS NULL AND ",
+            in_scope!(),
+            "))"
+        )
+    };
+}
+
+/// A chronology entry's own marking, as `cases::entry_visible`.
+macro_rules! entry_filter {
+    () => {
+        concat!(
+            "ch.kind <> 'concern' AND $8 AND p.merged_into IS NULL AND ",
+            in_scope!(),
+            " AND (ch.marking IS NULL OR (ch.marking = 'police_only' AND $6) \
+               OR (ch.marking = 'staff_involved' AND EXISTS (SELECT 1 FROM restricted_clearances r2 \
+                   WHERE r2.person_id = ch.person_id AND r2.user_id = $4)))"
+        )
+    };
+}
+
+const SQLITE_CONCERNS: &str = concat!(
+    "SELECT c.id, c.person_id, p.given_name, p.family_name, c.created_at AS at, \
+       snippet(concerns_fts, -1, '', '', '…', 16) AS snippet \
+     FROM concerns_fts f JOIN concerns c ON c.id = f.id JOIN people p ON p.id = c.person_id \
+     WHERE concerns_fts MATCH $1 AND ",
+    concern_filter!(),
+    " ORDER BY bm25(concerns_fts), c.id LIMIT $7"
+);
+const SQLITE_NOTES: &str = concat!(
+    "SELECT ch.id, ch.person_id, p.given_name, p.family_name, ch.event_at AS at, \
+       snippet(chronology_fts, 1, '', '', '…', 16) AS snippet \
+     FROM chronology_fts f JOIN chronology ch ON ch.id = f.id JOIN people p ON p.id = ch.person_id \
+     WHERE chronology_fts MATCH $1 AND ",
+    entry_filter!(),
+    " ORDER BY bm25(chronology_fts), ch.id LIMIT $7"
+);
+
+macro_rules! concern_text {
+    () => {
+        "to_tsvector('english', c.narrative || ' ' || c.child_words || ' ' || c.others_present || ' ' || c.actions_taken || ' ' || c.location)"
+    };
+}
+
+const PG_CONCERNS: &str = concat!(
+    "SELECT c.id, c.person_id, p.given_name, p.family_name, c.created_at AS at, \
+       ts_headline('english', c.narrative || ' ' || c.child_words || ' ' || c.others_present || ' ' || c.actions_taken || ' ' || c.location, \
+         plainto_tsquery('english', $1), 'StartSel=\"\", StopSel=\"\", MaxWords=24, MinWords=8') AS snippet \
+     FROM concerns c JOIN people p ON p.id = c.person_id \
+     WHERE ",
+    concern_text!(),
+    " @@ plainto_tsquery('english', $1) AND ",
+    concern_filter!(),
+    " ORDER BY ts_rank(",
+    concern_text!(),
+    ", plainto_tsquery('english', $1)) DESC, c.id LIMIT $7"
+);
+const PG_NOTES: &str = concat!(
+    "SELECT ch.id, ch.person_id, p.given_name, p.family_name, ch.event_at AS at, \
+       ts_headline('english', ch.summary, plainto_tsquery('english', $1), 'StartSel=\"\", StopSel=\"\", MaxWords=24, MinWords=8') AS snippet \
+     FROM chronology ch JOIN people p ON p.id = ch.person_id \
+     WHERE to_tsvector('english', ch.summary) @@ plainto_tsquery('english', $1) AND ",
+    entry_filter!(),
+    " ORDER BY ts_rank(to_tsvector('english', ch.summary), plainto_tsquery('english', $1)) DESC, ch.id LIMIT $7"
+);
+
+#[derive(sqlx::FromRow)]
+struct HitRow {
+    id: Uuid,
+    person_id: Uuid,
+    given_name: String,
+    family_name: String,
+    at: DbTime,
+    snippet: String,
+}
+
+impl Tx {
+    pub(crate) async fn search(
+        &mut self,
+        scope: &Scope,
+        user_id: Uuid,
+        terms: &[String],
+        limit: i64,
+    ) -> Result<Vec<SearchHit>> {
+        let (scoped, org, now, police) = match scope {
+            Scope::Related {
+                org_id,
+                now,
+                police,
+                ..
+            } => (true, *org_id, *now, *police),
+            Scope::Nothing => (false, Uuid::nil(), time::OffsetDateTime::UNIX_EPOCH, false),
+        };
+        let mut out = Vec::new();
+        for (kind, sqlite, pg) in [
+            (HitKind::Concern, SQLITE_CONCERNS, PG_CONCERNS),
+            (HitKind::Note, SQLITE_NOTES, PG_NOTES),
+        ] {
+            // FTS5: every word quoted (a phrase of one), all required; PostgreSQL: plain words.
+            let query = match &self.inner {
+                Inner::Sqlite(_) => terms
+                    .iter()
+                    .map(|t| format!("\"{t}\""))
+                    .collect::<Vec<_>>()
+                    .join(" AND "),
+                Inner::Postgres(_) => terms.join(" "),
+            };
+            macro_rules! run {
+                ($c:expr, $sql:expr) => {
+                    sqlx::query_as::<_, HitRow>($sql)
+                        .bind(&query)
+                        .bind(user_id)
+                        .bind(org)
+                        .bind(user_id)
+                        .bind(DbTime(now))
+                        .bind(police)
+                        .bind(limit)
+                        .bind(scoped)
+                        .fetch_all($c)
+                        .await
+                };
+            }
+            let rows = match &mut self.inner {
+                Inner::Sqlite(t) => run!(&mut **t, sqlite),
+                Inner::Postgres(t) => run!(&mut **t, pg),
+            }
+            .map_err(db_err)?;
+            out.extend(rows.into_iter().map(|r| SearchHit {
+                kind,
+                id: r.id,
+                person_id: r.person_id,
+                child_name: format!("{} {}", r.given_name, r.family_name),
+                at: r.at.0,
+                snippet: r.snippet,
+            }));
+        }
+        Ok(out)
+    }
+}
