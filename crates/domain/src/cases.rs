@@ -281,6 +281,8 @@ fn detail_reason(d: Decision) -> Option<String> {
 pub enum Opened {
     Allowed {
         person: Person,
+        /// Other names and identifiers on the record.
+        identifiers: Vec<crate::identifiers::PersonIdentifier>,
         chronology: Vec<ChronologyEntry>,
         decision: Decision,
         facts: RecordFacts,
@@ -353,6 +355,7 @@ pub async fn open_record<R: PersonRepo + CaseRepo + MergeRepo + AuditLog>(
         .filter(|e| entry_visible(actor, &facts, e))
         .collect();
     Ok(Opened::Allowed {
+        identifiers: tx.identifiers(person_id).await?,
         person,
         chronology,
         decision: d,
@@ -593,6 +596,40 @@ pub async fn mark_record<R: PersonRepo + CaseRepo + AuditLog>(
     Ok(())
 }
 
+/// The facts of a child's record the actor may change (`Action::EditRecord`); otherwise the
+/// refusal of `action` is recorded and `Forbidden` returned. `NotFound` for no such child.
+pub(crate) async fn may_edit<R: PersonRepo + CaseRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    person_id: Uuid,
+    action: &str,
+) -> Result<RecordFacts> {
+    child(tx, person_id).await?;
+    let facts = tx
+        .record_facts(person_id, actor.user_id, actor.org_id, ctx.clock.now())
+        .await?;
+    let d = authz::decide(actor, Action::EditRecord, Some(&facts));
+    if !d.allow {
+        record_refusal(
+            ctx,
+            tx,
+            key,
+            actor,
+            action,
+            person_id,
+            "person",
+            detail_reason(d),
+        )
+        .await?;
+        return Err(Error::Forbidden {
+            reason: d.reason.as_str().into(),
+        });
+    }
+    Ok(facts)
+}
+
 /// A correction is never made by changing what was recorded: it is added as an addendum beside
 /// the entry it corrects (kind `addendum`, `source_id` the corrected entry), so the chronology
 /// shows both what was first written and what is now known.
@@ -610,28 +647,8 @@ pub async fn add_addendum<R: PersonRepo + CaseRepo + AuditLog>(
     entry_id: Uuid,
     text: &str,
 ) -> Result<ChronologyEntry> {
-    child(tx, person_id).await?;
     let now = ctx.clock.now();
-    let facts = tx
-        .record_facts(person_id, actor.user_id, actor.org_id, now)
-        .await?;
-    let d = authz::decide(actor, Action::EditRecord, Some(&facts));
-    if !d.allow {
-        record_refusal(
-            ctx,
-            tx,
-            key,
-            actor,
-            "chronology.addendum",
-            person_id,
-            "person",
-            detail_reason(d),
-        )
-        .await?;
-        return Err(Error::Forbidden {
-            reason: d.reason.as_str().into(),
-        });
-    }
+    let facts = may_edit(ctx, tx, key, actor, person_id, "chronology.addendum").await?;
     let Some(entry) =
         tx.list_chronology(person_id).await?.into_iter().find(|e| {
             e.id == entry_id && e.kind != ADDENDUM_KIND && entry_visible(actor, &facts, e)

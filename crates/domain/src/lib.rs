@@ -12,6 +12,7 @@ pub mod dedupe;
 pub mod demo;
 pub mod drafts;
 pub mod error;
+pub mod identifiers;
 pub mod identity;
 pub mod ids;
 pub mod language;

@@ -26,6 +26,15 @@ pub trait PersonRepo: Send {
     fn insert_person(&mut self, person: &Person) -> impl Future<Output = Result<()>> + Send;
     fn get_person(&mut self, id: Uuid) -> impl Future<Output = Result<Option<Person>>> + Send;
     fn count_people(&mut self) -> impl Future<Output = Result<i64>> + Send;
+    fn insert_identifier(
+        &mut self,
+        i: &crate::identifiers::PersonIdentifier,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// A person's other names and identifiers, oldest first.
+    fn identifiers(
+        &mut self,
+        person_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<crate::identifiers::PersonIdentifier>>> + Send;
     /// The blocking step of search before create: children whose folded family name starts with
     /// `family_initial`, or given name with `given_initial`, or born on one of `dates`; at most
     /// `limit`. Empty initials match nothing. Not scoped: the caller shows only what is needed to

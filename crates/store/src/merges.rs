@@ -34,6 +34,7 @@ const UNMERGE_MARK: &str = "UPDATE people SET merged_into = NULL WHERE id = $1";
 const MERGE_STEPS: &[&str] = &[
     "UPDATE concerns SET person_id = $2, merged_from = $1 WHERE person_id = $3",
     "UPDATE chronology SET person_id = $2, merged_from = $1 WHERE person_id = $3",
+    "UPDATE person_identifiers SET person_id = $2, merged_from = $1 WHERE person_id = $3",
     "INSERT INTO involvements (person_id, org_id, reason, is_lead, created_at, merged_from) \
      SELECT $2, org_id, reason, FALSE, created_at, $1 FROM involvements WHERE person_id = $3 \
      ON CONFLICT (person_id, org_id, reason) DO NOTHING",
@@ -52,6 +53,7 @@ const MERGE_STEPS: &[&str] = &[
 const UNMERGE_MOVES: &[&str] = &[
     "UPDATE concerns SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
     "UPDATE chronology SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
+    "UPDATE person_identifiers SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
 ];
 
 /// Undoing a merge, copies removed: `$1` merge id.

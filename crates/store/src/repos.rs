@@ -2,6 +2,7 @@
 
 use crate::tx::{Tx, db_err, on_both};
 use crate::types::DbTime;
+use mace_domain::identifiers::{IdentifierKind, PersonIdentifier};
 use mace_domain::person::{Gender, Person, PersonKind, fold};
 use mace_domain::ports::{MetaRepo, PersonRepo};
 use mace_domain::postcode::Postcode;
@@ -165,4 +166,58 @@ impl PersonRepo for Tx {
             .await)
         .map_err(db_err)
     }
+
+    async fn insert_identifier(&mut self, i: &PersonIdentifier) -> Result<()> {
+        on_both!(self, |c| sqlx::query(IDENTIFIER_INSERT)
+            .bind(i.id)
+            .bind(i.person_id)
+            .bind(i.kind.as_str())
+            .bind(&i.value)
+            .bind(i.org_id)
+            .bind(i.created_by)
+            .bind(DbTime(i.created_at))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+        .map(|_| ())
+        .map_err(db_err)
+    }
+
+    async fn identifiers(&mut self, person_id: Uuid) -> Result<Vec<PersonIdentifier>> {
+        let rows = on_both!(self, |c| sqlx::query_as::<_, IdentifierRow>(IDENTIFIERS)
+            .bind(person_id)
+            .fetch_all(c)
+            .await)
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(PersonIdentifier {
+                    id: r.id,
+                    person_id: r.person_id,
+                    kind: IdentifierKind::parse(&r.kind)
+                        .ok_or_else(|| Error::store("stored identifier kind is invalid"))?,
+                    value: r.value,
+                    org_id: r.org_id,
+                    created_by: r.created_by,
+                    created_at: r.created_at.0,
+                })
+            })
+            .collect()
+    }
+}
+
+const IDENTIFIER_INSERT: &str = "INSERT INTO person_identifiers (id, person_id, kind, value, org_id, created_by, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const IDENTIFIERS: &str = "SELECT id, person_id, kind, value, org_id, created_by, created_at FROM person_identifiers \
+     WHERE person_id = $1 ORDER BY created_at, id LIMIT 500";
+
+#[derive(sqlx::FromRow)]
+struct IdentifierRow {
+    id: Uuid,
+    person_id: Uuid,
+    kind: String,
+    value: String,
+    org_id: Uuid,
+    created_by: Uuid,
+    created_at: DbTime,
 }

@@ -34,7 +34,8 @@ pub struct StatusResponse {
     paths(status, openapi_json, crate::tokens::me, crate::cases_api::list,
           crate::cases_api::search, crate::cases_api::record, crate::cases_api::raise,
           crate::cases_api::concern, crate::duplicates::api_review, crate::duplicates::api_merge,
-          crate::duplicates::api_unmerge, crate::chronology::api_add, crate::search::api),
+          crate::duplicates::api_unmerge, crate::chronology::api_add, crate::search::api,
+          crate::identifiers::api_add),
     components(schemas(StatusResponse, ErrorBody, ErrorDetail, ErrorCode, FieldErrorDto,
                        crate::tokens::MeResponse, crate::tokens::TokenInfo,
                        crate::cases_api::ChildDto, crate::cases_api::ChildrenDto,
@@ -45,7 +46,8 @@ pub struct StatusResponse {
                        crate::duplicates::DuplicatesDto, crate::duplicates::NewMergeDto,
                        crate::duplicates::UnmergeDto, crate::duplicates::MergeDto,
                        crate::chronology::NewAddendumDto, crate::search::SearchRequest,
-                       crate::search::HitDto, crate::search::SearchResponse)),
+                       crate::search::HitDto, crate::search::SearchResponse,
+                       crate::identifiers::NewIdentifierDto, crate::identifiers::IdentifierDto)),
     modifiers(&BearerAuth),
     tags((name = "meta", description = "About the service itself"),
          (name = "identity", description = "Who is calling"),
@@ -94,6 +96,10 @@ pub(crate) fn routes() -> Router<AppState> {
             axum::routing::post(crate::cases_api::search),
         )
         .route("/children/{id}", get(crate::cases_api::record))
+        .route(
+            "/children/{id}/identifiers",
+            axum::routing::post(crate::identifiers::api_add),
+        )
         .route(
             "/children/{id}/chronology/{entry_id}/addenda",
             axum::routing::post(crate::chronology::api_add),

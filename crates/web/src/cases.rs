@@ -229,6 +229,8 @@ pub struct RecordPage {
     pub total: usize,
     pub kinds: Vec<(&'static str, &'static str, bool)>,
     pub agencies: Vec<(Uuid, String, bool)>,
+    /// Other names and identifiers.
+    pub identifiers: Vec<crate::identifiers::IdentifierRow>,
     /// The date filter's boxes and any error in them.
     pub filter_form: FormState,
     /// Whether the viewer may add corrections.
@@ -292,6 +294,8 @@ pub struct RecordQuery {
     pub unmerged: Option<String>,
     /// Set after a correction was added.
     pub corrected: Option<String>,
+    /// Set after a name or identifier was added.
+    pub identified: Option<String>,
     /// The date filter's boxes.
     #[serde(rename = "from-day", default)]
     pub from_day: String,
@@ -355,6 +359,7 @@ pub(crate) async fn record(
     };
     let Opened::Allowed {
         person,
+        identifiers,
         chronology,
         decision,
         facts,
@@ -418,6 +423,7 @@ pub(crate) async fn record(
         total,
         kinds,
         agencies,
+        identifiers: crate::identifiers::rows(&identifiers),
         filter_form,
         may_correct,
         show_access_log: facts.org_is_lead || privacy,
@@ -437,6 +443,8 @@ pub(crate) async fn record(
             )
         } else if q.unmerged.is_some() {
             Some("The records have been separated again.")
+        } else if q.identified.is_some() {
+            Some("It has been added to the record.")
         } else if q.corrected.is_some() {
             Some("Your correction has been added beside the entry it corrects.")
         } else {

@@ -83,6 +83,8 @@ impl From<&ChronologyEntry> for ChronologyDto {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RecordDto {
     pub child: ChildDto,
+    /// Other names and identifiers.
+    pub identifiers: Vec<crate::identifiers::IdentifierDto>,
     pub chronology: Vec<ChronologyDto>,
 }
 
@@ -213,11 +215,18 @@ pub(crate) async fn record(
     .await?;
     match opened {
         Opened::Allowed {
-            person, chronology, ..
+            person,
+            chronology,
+            identifiers,
+            ..
         } => Ok(json_response(
             StatusCode::OK,
             &RecordDto {
                 child: ChildDto::from(&person),
+                identifiers: identifiers
+                    .iter()
+                    .map(crate::identifiers::IdentifierDto::from)
+                    .collect(),
                 chronology: filter
                     .apply(&chronology, |t| crate::format::uk(t).date())
                     .iter()

@@ -18,6 +18,7 @@ pub mod duplicates;
 pub mod error;
 pub mod format;
 mod health;
+pub mod identifiers;
 mod middleware;
 pub mod pages;
 pub mod search;
@@ -127,6 +128,10 @@ fn routes(state: &AppState) -> Router<AppState> {
             get(cases::break_glass_form).post(cases::break_glass),
         )
         .route("/children/{id}/access-log", get(cases::access_log))
+        .route(
+            "/children/{id}/identifiers",
+            get(identifiers::form).post(identifiers::add),
+        )
         .route(
             "/children/{id}/chronology/{entry_id}/correct",
             get(chronology::correct_form).post(chronology::correct),

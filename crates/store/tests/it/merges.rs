@@ -133,11 +133,24 @@ async fn setup(tx: &mut Tx) -> Result<()> {
         summary: "Concern raised".into(),
         marking: None,
     })
+    .await?;
+    tx.insert_identifier(&mace_domain::identifiers::PersonIdentifier {
+        id: id(500),
+        person_id: id(2),
+        kind: mace_domain::identifiers::IdentifierKind::NhsNumber,
+        value: "943 476 5919".into(),
+        org_id: id(10),
+        created_by: id(20),
+        created_at: T0,
+    })
     .await
 }
 
 /// What a record holds, as the merge moves it.
-async fn holdings(tx: &mut Tx, person: Uuid) -> Result<(Vec<Uuid>, usize, Vec<Marking>, bool)> {
+async fn holdings(
+    tx: &mut Tx,
+    person: Uuid,
+) -> Result<(Vec<Uuid>, usize, Vec<Marking>, bool, usize)> {
     let orgs = tx
         .involvements(person)
         .await?
@@ -146,7 +159,14 @@ async fn holdings(tx: &mut Tx, person: Uuid) -> Result<(Vec<Uuid>, usize, Vec<Ma
         .collect();
     let entries = tx.list_chronology(person).await?.len();
     let facts = tx.record_facts(person, id(20), id(10), T0).await?;
-    Ok((orgs, entries, facts.markings, facts.user_allocated))
+    let identifiers = tx.identifiers(person).await?.len();
+    Ok((
+        orgs,
+        entries,
+        facts.markings,
+        facts.user_allocated,
+        identifiers,
+    ))
 }
 
 async fn merge_moves_and_unmerge_restores(db: &TestDb) {
@@ -160,7 +180,7 @@ async fn merge_moves_and_unmerge_restores(db: &TestDb) {
         })
         .await
         .unwrap();
-    assert_eq!(before.0, (vec![id(11)], 0, vec![], false));
+    assert_eq!(before.0, (vec![id(11)], 0, vec![], false, 0));
     let merged = store
         .write(|tx| {
             Box::pin(async move {
@@ -179,7 +199,8 @@ async fn merge_moves_and_unmerge_restores(db: &TestDb) {
         .unwrap();
     assert_eq!(merged.0, Some(id(1)));
     assert_eq!(merged.1, vec![id(1)], "a merged record leaves the review");
-    let (mut orgs, entries, markings, allocated) = merged.2;
+    let (mut orgs, entries, markings, allocated, identifiers) = merged.2;
+    assert_eq!(identifiers, 1, "identifiers moved");
     orgs.sort();
     assert_eq!(orgs, vec![id(10), id(11)], "relationships copied");
     assert_eq!(entries, 1, "chronology moved");

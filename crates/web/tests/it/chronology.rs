@@ -296,3 +296,120 @@ async fn the_chronology_filters_by_date_and_takes_corrections_beside_the_entry()
         ]
     );
 }
+
+#[tokio::test]
+async fn names_and_identifiers_are_checked_and_shown_on_the_record() {
+    let app = app().await;
+    let dsl = add_user_at(
+        &app,
+        "dsl@school.test",
+        Role::DesignatedSafeguardingLead,
+        Some(SCHOOL),
+    )
+    .await;
+    add_user_at(&app, "sw@csc.test", Role::SocialWorker, Some(CSC)).await;
+    let child = child_recorded_by(&app, dsl, "Jade", "Whitmore").await;
+    let mut b = Browser::new(&app);
+    signed_in(&app, &mut b, "dsl@school.test").await;
+    let url = format!("/children/{child}/identifiers");
+    let form = b.get(&url).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let token = csrf(&form);
+    // A mistyped NHS number is caught and what was typed is kept.
+    let bad = b
+        .post(
+            &url,
+            &[
+                ("csrf_token", &token),
+                ("kind", "nhs_number"),
+                ("value", "943 476 5918"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&bad).contains("Enter a real NHS number"));
+    assert!(bad.body.contains("943 476 5918"));
+    let none = b
+        .post(
+            &url,
+            &[("csrf_token", &token), ("kind", ""), ("value", "x")],
+        )
+        .await;
+    assert!(text(&none).contains("Select what kind"));
+    for (kind, value) in [
+        ("nhs_number", "9434765919"),
+        ("street_name", "Little J"),
+        ("phone", "07700 900123"),
+    ] {
+        let ok = b
+            .post(
+                &url,
+                &[("csrf_token", &token), ("kind", kind), ("value", value)],
+            )
+            .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{kind}: {}", ok.body);
+    }
+    let again = b
+        .post(
+            &url,
+            &[
+                ("csrf_token", &token),
+                ("kind", "phone"),
+                ("value", "+44 7700 900123"),
+            ],
+        )
+        .await;
+    assert!(
+        text(&again).contains("already on the record"),
+        "the same number typed another way"
+    );
+    let record = b.get(&format!("/children/{child}?identified=1")).await;
+    let shown = record.select_text("#identifier-list").join(" ");
+    assert!(
+        shown.contains("943 476 5919")
+            && shown.contains("Little J")
+            && shown.contains("+447700900123"),
+        "{shown}"
+    );
+
+    // The API shows them and adds more, with the same checks; others cannot add.
+    let token = api_token(&app, "dsl@school.test").await;
+    let view = api(
+        &app,
+        Method::GET,
+        &format!("/api/v1/children/{child}"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(view.json()["identifiers"].as_array().unwrap().len(), 3);
+    let added = api(
+        &app,
+        Method::POST,
+        &format!("/api/v1/children/{child}/identifiers"),
+        &token,
+        Some(serde_json::json!({ "kind": "pnc", "value": "02/123456x" })),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    assert_eq!(added.json()["value"], "02/123456X");
+    let other = api_token(&app, "sw@csc.test").await;
+    let refused = api(
+        &app,
+        Method::POST,
+        &format!("/api/v1/children/{child}/identifiers"),
+        &other,
+        Some(serde_json::json!({ "kind": "alias", "value": "Jay" })),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let actions = audit_actions(&app, &[Category::Alteration, Category::AuthzDenied]).await;
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| a.starts_with("person.identifier.add"))
+            .count(),
+        5,
+        "four added, one refused: {actions:?}"
+    );
+}

@@ -147,6 +147,24 @@ async fn journey(t: &E2e, axe: bool) {
     appears(t, ".mace-addendum").await;
     check(t, "Kayleigh Harrison", axe).await;
     assert!(t.text(".mace-addendum").await.contains("adult driver"));
+    // Another identifier: a mistyped NHS number is caught, the right one is shown.
+    t.goto(&format!("/children/{child_id}/identifiers")).await;
+    settle(
+        t,
+        &format!("/children/{child_id}/identifiers"),
+        "Add another name or identifier",
+    )
+    .await;
+    check(t, "Add another name or identifier", axe).await;
+    press(t, "#kind option[value=nhs_number]").await;
+    fill(t, "#value", "943 476 5918").await;
+    press(t, "form[action$='/identifiers'] button[type=submit]").await;
+    appears(t, ".govuk-error-summary").await;
+    check(t, "Add another name or identifier", axe).await;
+    fill(t, "#value", "943 476 5919").await;
+    press(t, "form[action$='/identifiers'] button[type=submit]").await;
+    appears(t, "#identifier-list").await;
+    assert!(t.text("#identifier-list").await.contains("943 476 5919"));
     t.goto(&format!("/children/{child_id}/access-log")).await;
     settle(
         t,
