@@ -40,7 +40,8 @@ pub struct ConcernDraft {
     pub updated_at: OffsetDateTime,
 }
 
-fn kept(name: &str) -> bool {
+/// Is this one of the concern form's fields that a draft keeps?
+pub fn kept(name: &str) -> bool {
     DRAFT_TEXT_FIELDS.contains(&name)
         || name
             .strip_prefix("type_")
@@ -78,7 +79,7 @@ pub async fn save_draft<R: PersonRepo + CaseRepo + AuditLog>(
     if others.len() + 1 > MAX_CHILDREN_PER_CONCERN {
         return Err(Error::validation(
             "children",
-            "A concern is about at most 10 children",
+            &format!("A concern is about at most {MAX_CHILDREN_PER_CONCERN} children"),
         ));
     }
     if let Some((name, _)) = fields

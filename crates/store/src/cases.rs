@@ -136,18 +136,12 @@ struct ConcernListRow {
 impl TryFrom<ConcernDbRow> for Concern {
     type Error = Error;
     fn try_from(r: ConcernDbRow) -> Result<Concern> {
-        let types = r
-            .exploitation_types
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(|s| ExploitationType::parse(s).ok_or_else(|| corrupt("exploitation type")))
-            .collect::<Result<Vec<_>>>()?;
-        let indicators = r
-            .indicators
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(|s| ConcernIndicator::parse(s).ok_or_else(|| corrupt("concern indicator")))
-            .collect::<Result<Vec<_>>>()?;
+        let types = codes_from(
+            &r.exploitation_types,
+            ExploitationType::parse,
+            "exploitation type",
+        )?;
+        let indicators = codes_from(&r.indicators, ConcernIndicator::parse, "concern indicator")?;
         Ok(Concern {
             id: r.id,
             person_id: r.person_id,
@@ -174,6 +168,19 @@ impl TryFrom<ConcernDbRow> for Concern {
             decided_at: r.decided_at.map(|t| t.0),
         })
     }
+}
+
+/// A list of codes as one column: comma-separated.
+fn codes_to<T: Copy>(items: &[T], code: fn(T) -> &'static str) -> String {
+    items.iter().map(|t| code(*t)).collect::<Vec<_>>().join(",")
+}
+
+fn codes_from<T>(column: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<Vec<T>> {
+    column
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| parse(s).ok_or_else(|| corrupt(what)))
+        .collect()
 }
 
 fn concern_rows(rows: Vec<ConcernListRow>) -> Result<Vec<ConcernRow>> {
@@ -482,18 +489,8 @@ impl CaseRepo for Tx {
     }
 
     async fn insert_concern(&mut self, x: &Concern) -> Result<()> {
-        let types = x
-            .exploitation_types
-            .iter()
-            .map(|t| t.as_str())
-            .collect::<Vec<_>>()
-            .join(",");
-        let indicators = x
-            .indicators
-            .iter()
-            .map(|t| t.as_str())
-            .collect::<Vec<_>>()
-            .join(",");
+        let types = codes_to(&x.exploitation_types, |t| t.as_str());
+        let indicators = codes_to(&x.indicators, |t| t.as_str());
         on_both!(self, |c| sqlx::query(CONCERN_INSERT)
             .bind(x.id)
             .bind(x.person_id)

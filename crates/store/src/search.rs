@@ -52,16 +52,24 @@ const SQLITE_NOTES: &str = concat!(
     " ORDER BY bm25(chronology_fts), ch.id LIMIT $7"
 );
 
+/// A concern's searchable text, as the GIN index of migration 0008 has it.
+macro_rules! concern_doc {
+    () => {
+        "c.narrative || ' ' || c.child_words || ' ' || c.others_present || ' ' || c.actions_taken || ' ' || c.location"
+    };
+}
+
 macro_rules! concern_text {
     () => {
-        "to_tsvector('english', c.narrative || ' ' || c.child_words || ' ' || c.others_present || ' ' || c.actions_taken || ' ' || c.location)"
+        concat!("to_tsvector('english', ", concern_doc!(), ")")
     };
 }
 
 const PG_CONCERNS: &str = concat!(
     "SELECT c.id, c.person_id, p.given_name, p.family_name, c.created_at AS at, \
-       ts_headline('english', c.narrative || ' ' || c.child_words || ' ' || c.others_present || ' ' || c.actions_taken || ' ' || c.location, \
-         plainto_tsquery('english', $1), 'StartSel=\"\", StopSel=\"\", MaxWords=24, MinWords=8') AS snippet \
+       ts_headline('english', ",
+    concern_doc!(),
+    ", plainto_tsquery('english', $1), 'StartSel=\"\", StopSel=\"\", MaxWords=24, MinWords=8') AS snippet \
      FROM concerns c JOIN people p ON p.id = c.person_id \
      WHERE ",
     concern_text!(),
@@ -107,20 +115,20 @@ impl Tx {
             } => (true, *org_id, *now, *police),
             Scope::Nothing => (false, Uuid::nil(), time::OffsetDateTime::UNIX_EPOCH, false),
         };
+        // FTS5: every word quoted (a phrase of one), all required; PostgreSQL: plain words.
+        let query = match &self.inner {
+            Inner::Sqlite(_) => terms
+                .iter()
+                .map(|t| format!("\"{t}\""))
+                .collect::<Vec<_>>()
+                .join(" AND "),
+            Inner::Postgres(_) => terms.join(" "),
+        };
         let mut out = Vec::new();
         for (kind, sqlite, pg) in [
             (HitKind::Concern, SQLITE_CONCERNS, PG_CONCERNS),
             (HitKind::Note, SQLITE_NOTES, PG_NOTES),
         ] {
-            // FTS5: every word quoted (a phrase of one), all required; PostgreSQL: plain words.
-            let query = match &self.inner {
-                Inner::Sqlite(_) => terms
-                    .iter()
-                    .map(|t| format!("\"{t}\""))
-                    .collect::<Vec<_>>()
-                    .join(" AND "),
-                Inner::Postgres(_) => terms.join(" "),
-            };
             macro_rules! run {
                 ($c:expr, $sql:expr) => {
                     sqlx::query_as::<_, HitRow>($sql)

@@ -145,22 +145,36 @@ async fn entry_to_correct(
     Ok((name(&person), row(&orgs, item)))
 }
 
+/// The correction page for one entry, with what was typed and any errors.
+async fn render_correct(
+    state: &AppState,
+    ctx: PageContext,
+    auth: &crate::auth::Auth,
+    id: Uuid,
+    entry_id: Uuid,
+    form: FormState,
+) -> Result<String, WebError> {
+    let (child, entry) = entry_to_correct(state, auth, id, entry_id).await?;
+    let title = crate::auth::title_for(&form, "Add a correction");
+    Ok(CorrectPage {
+        layout: Layout::from_ctx(state, ctx, &title),
+        id,
+        child,
+        entry,
+        form,
+        csrf: auth.session.csrf_secret.clone(),
+    }
+    .render()?)
+}
+
 pub(crate) async fn correct_form(
     State(state): State<AppState>,
     ctx: PageContext,
     SignedIn(auth): SignedIn,
     Path((id, entry_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, WebError> {
-    let (child, entry) = entry_to_correct(&state, &auth, id, entry_id).await?;
-    let page = CorrectPage {
-        layout: Layout::from_ctx(&state, ctx, "Add a correction"),
-        id,
-        child,
-        entry,
-        form: FormState::default(),
-        csrf: auth.session.csrf_secret.clone(),
-    };
-    Ok(Html(page.render()?).into_response())
+    let html = render_correct(&state, ctx, &auth, id, entry_id, FormState::default()).await?;
+    Ok(Html(html).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,21 +207,13 @@ pub(crate) async fn correct(
                 .into_response(),
         ),
         Err(WebError::Domain(Error::Validation(errors))) => {
-            let (child, entry) = entry_to_correct(&state, &auth, id, entry_id).await?;
             let mut form = FormState {
                 errors,
                 ..FormState::default()
             };
             form.values.insert("text".into(), f.text.clone());
-            let page = CorrectPage {
-                layout: Layout::from_ctx(&state, ctx, "Add a correction"),
-                id,
-                child,
-                entry,
-                form,
-                csrf: auth.session.csrf_secret.clone(),
-            };
-            Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, page.render()?))
+            let html = render_correct(&state, ctx, &auth, id, entry_id, form).await?;
+            Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html))
         }
         Err(e) => Err(e),
     }

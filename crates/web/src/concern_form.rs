@@ -19,7 +19,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use mace_domain::cases::{self, ConcernIndicator, ExploitationType, NewConcern};
-use mace_domain::drafts::{self, ConcernDraft, DRAFT_TEXT_FIELDS};
+use mace_domain::drafts::{self, ConcernDraft};
 use mace_domain::identity::model::Organisation;
 use mace_domain::person::Person;
 use mace_domain::ports::IdentityRepo;
@@ -47,31 +47,56 @@ pub struct ConcernFormPage {
 
 impl ConcernFormPage {
     fn types(&self) -> Vec<(&'static str, &'static str, bool)> {
-        ExploitationType::ALL
-            .iter()
-            .map(|t| {
-                let code = t.as_str();
-                (
-                    code,
-                    t.label(),
-                    self.form.values.contains_key(&format!("type_{code}")),
-                )
-            })
-            .collect()
+        boxes(
+            &self.form,
+            "type_",
+            ExploitationType::ALL,
+            ExploitationType::as_str,
+            ExploitationType::label,
+        )
     }
     fn indicators(&self) -> Vec<(&'static str, &'static str, bool)> {
-        ConcernIndicator::ALL
-            .iter()
-            .map(|t| {
-                let code = t.as_str();
-                (
-                    code,
-                    t.label(),
-                    self.form.values.contains_key(&format!("ind_{code}")),
-                )
-            })
-            .collect()
+        boxes(
+            &self.form,
+            "ind_",
+            ConcernIndicator::ALL,
+            ConcernIndicator::as_str,
+            ConcernIndicator::label,
+        )
     }
+}
+
+/// A group of checkboxes named `<prefix><code>`: (code, label, ticked).
+fn boxes<T: Copy>(
+    form: &FormState,
+    prefix: &str,
+    all: &[T],
+    code: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+) -> Vec<(&'static str, &'static str, bool)> {
+    all.iter()
+        .map(|t| {
+            let c = code(*t);
+            (
+                c,
+                label(*t),
+                form.values.contains_key(&format!("{prefix}{c}")),
+            )
+        })
+        .collect()
+}
+
+/// The options of a checkbox group that were ticked.
+fn ticked<T: Copy>(
+    posted: &HashMap<String, String>,
+    prefix: &str,
+    all: &[T],
+    code: fn(T) -> &'static str,
+) -> Vec<T> {
+    all.iter()
+        .copied()
+        .filter(|t| posted.contains_key(&format!("{prefix}{}", code(*t))))
+        .collect()
 }
 
 /// The form as posted: every field by name (checkboxes are `type_…`, `ind_…`), plus the
@@ -105,10 +130,7 @@ impl ConcernFields {
     fn form(&self) -> FormState {
         let mut form = FormState::default();
         for (k, v) in &self.rest {
-            if DRAFT_TEXT_FIELDS.contains(&k.as_str())
-                || k.starts_with("type_")
-                || k.starts_with("ind_")
-            {
+            if drafts::kept(k) {
                 form.values.insert(k.clone(), v.clone());
             }
         }
@@ -132,16 +154,18 @@ impl ConcernFields {
             observed_at,
             location: self.value("location").to_string(),
             narrative: self.value("narrative").to_string(),
-            exploitation_types: ExploitationType::ALL
-                .iter()
-                .copied()
-                .filter(|t| self.rest.contains_key(&format!("type_{}", t.as_str())))
-                .collect(),
-            indicators: ConcernIndicator::ALL
-                .iter()
-                .copied()
-                .filter(|t| self.rest.contains_key(&format!("ind_{}", t.as_str())))
-                .collect(),
+            exploitation_types: ticked(
+                &self.rest,
+                "type_",
+                ExploitationType::ALL,
+                ExploitationType::as_str,
+            ),
+            indicators: ticked(
+                &self.rest,
+                "ind_",
+                ConcernIndicator::ALL,
+                ConcernIndicator::as_str,
+            ),
             to_front_door: self.rest.contains_key("to_front_door"),
             child_words: self.value("child_words").to_string(),
             others_present: self.value("others_present").to_string(),

@@ -170,10 +170,6 @@ pub(crate) async fn api(
         Box::pin(async move { search::search(&ctx, tx, &key, &actor, &q).await })
     })
     .await?;
-    let rfc = |t: time::OffsetDateTime| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default()
-    };
     Ok(json_response(
         StatusCode::OK,
         &SearchResponse {
@@ -189,7 +185,7 @@ pub(crate) async fn api(
                     id: h.id,
                     person_id: h.person_id,
                     child_name: h.child_name.clone(),
-                    at: rfc(h.at),
+                    at: crate::cases_api::rfc3339(h.at),
                     snippet: h.snippet.clone(),
                 })
                 .collect(),

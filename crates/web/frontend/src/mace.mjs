@@ -18,7 +18,6 @@ function autosave (form) {
   let last = null
   const save = async () => {
     const body = new URLSearchParams(new FormData(form))
-    body.set('action', 'save_draft')
     const text = body.toString()
     if (text === last) return
     try {

@@ -167,8 +167,8 @@ async fn the_chronology_filters_by_date_and_takes_corrections_beside_the_entry()
         done.header("location"),
         format!("/children/{child}?corrected=1#entry-{old}")
     );
-    let page = b.get(&format!("/children/{child}?corrected=1")).await;
-    let row = page.select_text(&format!("#entry-{old}")).join(" ");
+    let corrected = b.get(&format!("/children/{child}?corrected=1")).await;
+    let row = corrected.select_text(&format!("#entry-{old}")).join(" ");
     assert!(
         row.contains("Seen at the station late"),
         "the entry is unchanged"
@@ -183,9 +183,11 @@ async fn the_chronology_filters_by_date_and_takes_corrections_beside_the_entry()
         .await;
     assert!(!page.body.contains(fix));
     assert!(
-        all.select_text("#chronology caption")
+        corrected
+            .select_text("#chronology caption")
             .join("")
-            .contains("of 2 entries")
+            .contains("of 2 entries"),
+        "a correction is not counted as an entry"
     );
 
     // The school cannot correct (or even find) the police-only entry.
