@@ -273,7 +273,7 @@ pub(crate) async fn record_refusal<R: AuditLog>(
     Ok(())
 }
 
-fn detail_reason(d: Decision) -> Option<String> {
+pub(crate) fn detail_reason(d: Decision) -> Option<String> {
     Some(format!("{{\"reason\":\"{}\"}}", d.reason.as_str()))
 }
 
@@ -476,13 +476,44 @@ const MATCH_POOL: i64 = 5_000;
 /// first, each with its score and reasons. Open to anyone who may raise a concern; a candidate
 /// shows only what identifies a child (name, date of birth, postcode district), and the search
 /// is audited with its result count.
-pub async fn find_children<R: PersonRepo + AuditLog>(
+pub async fn find_children<R: PersonRepo + crate::ports::ProfileRepo + AuditLog>(
     ctx: &Ctx,
     tx: &mut R,
     key: &ChainKey,
     actor: &Actor,
     probe: &crate::matching::Probe,
 ) -> Result<Vec<crate::matching::Candidate>> {
+    check_probe(actor, probe)?;
+    let (family, given, dates) = blocking_keys(probe);
+    let mut pool = tx.match_pool(&family, &given, &dates, MATCH_POOL).await?;
+    // Moved addresses and shared identifiers: children found by what is known of them, not only
+    // by name, join the pool with what links them.
+    let mut known = crate::matching::Known::default();
+    if let Some((kind, value)) = &probe.identifier {
+        for p in tx.children_with_identifier(*kind, value).await? {
+            known.same_identifier.insert(p.id);
+            pool.push(p);
+        }
+    }
+    if let Some(pc) = &probe.postcode {
+        for (p, current) in tx.children_at_postcode(pc).await? {
+            if !current {
+                known.lived_at_postcode.insert(p.id);
+            }
+            pool.push(p);
+        }
+    }
+    pool.sort_by_key(|p| p.id);
+    pool.dedup_by_key(|p| p.id);
+    let found = crate::matching::rank_known(probe, pool, &known, 10);
+    let mut e = untargeted(ctx, actor, Category::Consultation, "person.search");
+    e.detail = Some(format!("{{\"results\":{}}}", found.len()));
+    tx.append(key, ctx.ids.new_id(), &e).await?;
+    Ok(found)
+}
+
+/// Who may search before create, and what a search needs: a name, within bounds.
+pub(crate) fn check_probe(actor: &Actor, probe: &crate::matching::Probe) -> Result<()> {
     let d = authz::decide(actor, Action::RaiseConcern, None);
     if !d.allow {
         return Err(Error::Forbidden {
@@ -493,7 +524,7 @@ pub async fn find_children<R: PersonRepo + AuditLog>(
     if probe.given_name.trim().is_empty() && probe.family_name.trim().is_empty() {
         errs.push(FieldError::new(
             "given_name",
-            "Enter the child's first name or last name",
+            "Enter the first name or last name",
         ));
     }
     if probe.given_name.chars().count() > 100 || probe.family_name.chars().count() > 100 {
@@ -502,9 +533,16 @@ pub async fn find_children<R: PersonRepo + AuditLog>(
             "Names must be 100 characters or fewer",
         ));
     }
-    if !errs.is_empty() {
-        return Err(Error::Validation(errs));
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Validation(errs))
     }
+}
+
+/// The blocking keys of a search: the initials of each name and the date of birth with its
+/// day/month swap.
+pub(crate) fn blocking_keys(probe: &crate::matching::Probe) -> (String, String, Vec<time::Date>) {
     let initial = |s: &str| {
         person::fold(s)
             .chars()
@@ -517,19 +555,11 @@ pub async fn find_children<R: PersonRepo + AuditLog>(
         dates.push(d);
         dates.extend(crate::matching::swapped(d));
     }
-    let pool = tx
-        .match_pool(
-            &initial(&probe.family_name),
-            &initial(&probe.given_name),
-            &dates,
-            MATCH_POOL,
-        )
-        .await?;
-    let found = crate::matching::rank(probe, pool, 10);
-    let mut e = untargeted(ctx, actor, Category::Consultation, "person.search");
-    e.detail = Some(format!("{{\"results\":{}}}", found.len()));
-    tx.append(key, ctx.ids.new_id(), &e).await?;
-    Ok(found)
+    (
+        initial(&probe.family_name),
+        initial(&probe.given_name),
+        dates,
+    )
 }
 
 /// May the actor add this marking to a record they can open? "Police only" by the police;
@@ -845,7 +875,7 @@ impl NewConcern {
     }
 }
 
-async fn involve<R: CaseRepo>(
+pub(crate) async fn involve<R: CaseRepo>(
     ctx: &Ctx,
     tx: &mut R,
     person_id: Uuid,

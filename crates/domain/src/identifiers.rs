@@ -230,6 +230,16 @@ mod tests {
     }
 
     #[test]
+    fn numbers_are_recognised_by_their_checks() {
+        assert_eq!(
+            recognise("9434765919").unwrap(),
+            (IdentifierKind::NhsNumber, "943 476 5919".into())
+        );
+        assert_eq!(recognise("07700 900123").unwrap().0, IdentifierKind::Phone);
+        assert!(recognise("12345").is_err());
+    }
+
+    #[test]
     fn pnc_phone_and_text() {
         assert_eq!(pnc("02/123456x").unwrap(), "02/123456X");
         assert!(
@@ -248,11 +258,27 @@ mod tests {
     }
 }
 
+/// A number typed to find someone: an NHS number, a unique pupil number or a UK phone number,
+/// recognised in that order, in its canonical form.
+pub fn recognise(raw: &str) -> Result<(IdentifierKind, String)> {
+    nhs_number(raw)
+        .map(|v| (IdentifierKind::NhsNumber, v))
+        .or_else(|_| upn(raw).map(|v| (IdentifierKind::Upn, v)))
+        .or_else(|_| phone(raw).map(|v| (IdentifierKind::Phone, v)))
+        .map_err(|_| {
+            Error::validation(
+                "identifier",
+                "Enter a real NHS number, unique pupil number or UK phone number, or leave it blank",
+            )
+        })
+}
+
 use crate::Ctx;
 use crate::audit::{Category, ChainKey, Outcome};
 use crate::authz::Actor;
-use crate::cases::{event, may_edit};
-use crate::ports::{AuditLog, CaseRepo, PersonRepo};
+use crate::cases::event;
+use crate::ports::{AuditLog, CaseRepo, PersonRepo, ProfileRepo};
+use crate::profile::may_edit_person;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -269,10 +295,10 @@ pub struct PersonIdentifier {
     pub created_at: OffsetDateTime,
 }
 
-/// Add a name or identifier to a child's record the actor may change. The value is checked
+/// Add a name or identifier to a person's record the actor may change. The value is checked
 /// and stored in its canonical form; the same kind and value twice is refused. Audited as an
 /// alteration (the kind only: the value stays in the record, not the log).
-pub async fn add_identifier<R: PersonRepo + CaseRepo + AuditLog>(
+pub async fn add_identifier<R: PersonRepo + CaseRepo + ProfileRepo + AuditLog>(
     ctx: &Ctx,
     tx: &mut R,
     key: &ChainKey,
@@ -282,7 +308,7 @@ pub async fn add_identifier<R: PersonRepo + CaseRepo + AuditLog>(
     raw: &str,
 ) -> Result<PersonIdentifier> {
     let now = ctx.clock.now();
-    may_edit(ctx, tx, key, actor, person_id, "person.identifier.add").await?;
+    may_edit_person(ctx, tx, key, actor, person_id, "person.identifier.add").await?;
     let kind = kind.ok_or_else(|| {
         Error::validation("kind", "Select what kind of name or identifier this is")
     })?;

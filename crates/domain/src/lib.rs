@@ -21,6 +21,7 @@ pub mod matching;
 pub mod person;
 pub mod ports;
 pub mod postcode;
+pub mod profile;
 pub mod search;
 
 pub use clock::{Clock, ManualClock, SystemClock};

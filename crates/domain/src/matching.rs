@@ -74,6 +74,19 @@ pub struct Probe {
     pub given_name: String,
     pub family_name: String,
     pub date_of_birth: Option<Date>,
+    /// Where the child lives (or lived): a child who moved is found at an earlier postcode.
+    pub postcode: Option<crate::postcode::Postcode>,
+    /// An identifier the professional knows (NHS number, pupil number, phone), canonical.
+    pub identifier: Option<(crate::identifiers::IdentifierKind, String)>,
+}
+
+/// What the store found linking candidates to the probe beyond their names and dates.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    /// Records carrying the probe's identifier.
+    pub same_identifier: std::collections::HashSet<uuid::Uuid>,
+    /// Records with a previous address at the probe's postcode.
+    pub lived_at_postcode: std::collections::HashSet<uuid::Uuid>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -183,6 +196,14 @@ fn cap(s: &str) -> String {
 /// Score one stored child against what was typed. Names count for up to 60 points, the date of
 /// birth for up to 40.
 pub fn score(probe: &Probe, p: &Person) -> Candidate {
+    score_known(probe, p, &Known::default())
+}
+
+/// [`score`], with what else links the record to the probe: a shared identifier is close to
+/// certain (at least 95 points, whatever the names say: a typing error in a name is likelier
+/// than two children with one NHS number); the same postcode, now or before, adds up to 8
+/// points to a record whose names already agree in part.
+pub fn score_known(probe: &Probe, p: &Person, known: &Known) -> Candidate {
     let mut reasons = Vec::new();
     let given = name_part(&probe.given_name, &p.given_name, "first name", &mut reasons);
     let family = name_part(
@@ -230,7 +251,27 @@ pub fn score(probe: &Probe, p: &Person) -> Candidate {
         (Some(_), Some(_)) => 0.0,
         _ => 0.35,
     };
-    let raw = names * 60.0 + dob * 40.0;
+    let mut raw = names * 60.0 + dob * 40.0;
+    if let Some(pc) = &probe.postcode
+        && names > 0.0
+    {
+        if p.postcode.as_ref() == Some(pc) {
+            reasons.push("same postcode".into());
+            raw += 8.0;
+        } else if known.lived_at_postcode.contains(&p.id) {
+            reasons.push(format!("lived at {} before moving", pc.as_str()));
+            raw += 8.0;
+        } else if p.postcode.as_ref().map(|x| x.outward()) == Some(pc.outward()) {
+            reasons.push("same postcode district".into());
+            raw += 3.0;
+        }
+    }
+    if let Some((kind, _)) = &probe.identifier
+        && known.same_identifier.contains(&p.id)
+    {
+        reasons.insert(0, format!("{} matches", kind.label()));
+        raw = raw.max(95.0);
+    }
     Candidate {
         person: p.clone(),
         score: raw.round().clamp(0.0, 100.0) as u32,
@@ -240,9 +281,14 @@ pub fn score(probe: &Probe, p: &Person) -> Candidate {
 
 /// The candidates worth showing, best first: at least 45 points, at most `limit`.
 pub fn rank(probe: &Probe, pool: Vec<Person>, limit: usize) -> Vec<Candidate> {
+    rank_known(probe, pool, &Known::default(), limit)
+}
+
+/// [`rank`] with what else links records to the probe (see [`score_known`]).
+pub fn rank_known(probe: &Probe, pool: Vec<Person>, known: &Known, limit: usize) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = pool
         .iter()
-        .map(|p| score(probe, p))
+        .map(|p| score_known(probe, p, known))
         .filter(|c| c.score >= 45)
         .collect();
     out.sort_by(|a, b| {
@@ -293,6 +339,7 @@ mod tests {
             given_name: "Kayley".into(),
             family_name: "Robinsen".into(),
             date_of_birth: Some(date!(2011 - 09 - 04)),
+            ..Probe::default()
         };
         let c = score(&probe, &kayleigh);
         assert!(c.score >= 75, "{c:?}");
@@ -328,6 +375,7 @@ mod tests {
                 given_name: "Hussain".into(),
                 family_name: "Amira".into(),
                 date_of_birth: None,
+                ..Probe::default()
             },
             &p("Amira", "Hussain", date!(2010 - 02 - 03)),
         );
@@ -338,6 +386,53 @@ mod tests {
             "{c:?}"
         );
         assert!(c.score >= 45);
+    }
+
+    #[test]
+    fn moved_addresses_and_shared_identifiers_count() {
+        use crate::identifiers::IdentifierKind;
+        use crate::postcode::Postcode;
+        let mut moved = p("Tia", "Okafor", date!(2012 - 03 - 14));
+        moved.id = Uuid::from_u128(7);
+        moved.postcode = Postcode::parse("CM1 1AA").ok();
+        let probe = Probe {
+            given_name: "Tia".into(),
+            family_name: "Okafor".into(),
+            date_of_birth: None,
+            postcode: Postcode::parse("SS1 1AA").ok(),
+            identifier: None,
+        };
+        let before = score(&probe, &moved);
+        let mut known = Known::default();
+        known.lived_at_postcode.insert(moved.id);
+        let after = score_known(&probe, &moved, &known);
+        assert_eq!(after.score, before.score + 8, "{after:?}");
+        assert!(
+            after
+                .reasons
+                .iter()
+                .any(|r| r == "lived at SS1 1AA before moving")
+        );
+
+        // A shared NHS number outweighs a mistyped name.
+        let probe = Probe {
+            given_name: "Tiah".into(),
+            family_name: "Okafo".into(),
+            identifier: Some((IdentifierKind::NhsNumber, "943 476 5919".into())),
+            ..Probe::default()
+        };
+        let mut known = Known::default();
+        known.same_identifier.insert(moved.id);
+        let c = score_known(&probe, &moved, &known);
+        assert!(c.score >= 95, "{c:?}");
+        assert_eq!(c.reasons[0], "NHS number matches");
+        let stranger = p("Tia", "Okafor", date!(2012 - 03 - 14));
+        assert!(
+            !score_known(&probe, &stranger, &known)
+                .reasons
+                .iter()
+                .any(|r| r.contains("NHS"))
+        );
     }
 
     #[test]

@@ -326,3 +326,67 @@ pub trait MergeRepo: Send {
         survivor_id: Uuid,
     ) -> impl Future<Output = Result<Vec<crate::dedupe::PersonMerge>>> + Send;
 }
+
+use crate::profile::{Address, Relationship, SchoolRecord};
+
+/// A person's addresses, schools and relationships, and the look-ups search before create makes
+/// with them.
+pub trait ProfileRepo: Send {
+    fn insert_address(&mut self, a: &Address) -> impl Future<Output = Result<()>> + Send;
+    /// Mark the person's current addresses as previous ones, moved out on `on`.
+    fn end_current_addresses(
+        &mut self,
+        person_id: Uuid,
+        on: time::Date,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Current first, then newest first.
+    fn addresses(&mut self, person_id: Uuid) -> impl Future<Output = Result<Vec<Address>>> + Send;
+    /// The postcode shown on the record and used by lists and matching.
+    fn set_person_postcode(
+        &mut self,
+        person_id: Uuid,
+        postcode: Option<&crate::postcode::Postcode>,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn insert_school(&mut self, s: &SchoolRecord) -> impl Future<Output = Result<()>> + Send;
+    /// End the child's current school, left on `on`.
+    fn end_current_school(
+        &mut self,
+        person_id: Uuid,
+        on: time::Date,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Current first, then newest first.
+    fn schools(
+        &mut self,
+        person_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<SchoolRecord>>> + Send;
+    fn insert_relationship(&mut self, r: &Relationship) -> impl Future<Output = Result<()>> + Send;
+    /// Relationships at either end of the person, oldest first, each with the other person.
+    fn relationships(
+        &mut self,
+        person_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<(Relationship, Person)>>> + Send;
+    /// Search before create for adults of `kind`: blocked like [`PersonRepo::match_pool`], and
+    /// only adults linked to a child inside `scope` (the scope applied in SQL).
+    fn adult_match_pool(
+        &mut self,
+        scope: &Scope,
+        kind: crate::person::PersonKind,
+        family_initial: &str,
+        given_initial: &str,
+        dates: &[time::Date],
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Person>>> + Send;
+    /// Unmerged children whose postcode is `postcode` now (`true`) or who have an earlier
+    /// address there (`false`).
+    fn children_at_postcode(
+        &mut self,
+        postcode: &crate::postcode::Postcode,
+    ) -> impl Future<Output = Result<Vec<(Person, bool)>>> + Send;
+    /// Unmerged children carrying this identifier (kind and canonical value).
+    fn children_with_identifier(
+        &mut self,
+        kind: crate::identifiers::IdentifierKind,
+        value: &str,
+    ) -> impl Future<Output = Result<Vec<Person>>> + Send;
+}

@@ -10,6 +10,7 @@ use mace_domain::identity::model::Email;
 use mace_domain::person::{Gender, NewPerson, PersonKind, PersonName};
 use mace_domain::ports::{CaseRepo, IdentityRepo};
 use mace_domain::postcode::Postcode;
+use mace_domain::profile::{self, AddressInput, RelatedPerson, RelationshipKind, SchoolInput};
 use mace_domain::{Ctx, Error};
 use mace_store::{Store, Tx};
 use time::{Date, Month};
@@ -24,6 +25,16 @@ struct DemoChild {
     postcode: &'static str,
     recorded_by: &'static str,
     concern: Option<(&'static str, &'static [ExploitationType], &'static str)>,
+    /// The child's world, added by the recorder: first address line and town, school, and the
+    /// people linked (relationship, given name, family name).
+    world: Option<DemoWorld>,
+}
+
+#[derive(Clone, Copy)]
+struct DemoWorld {
+    address: (&'static str, &'static str),
+    school: &'static str,
+    people: &'static [(RelationshipKind, &'static str, &'static str)],
 }
 
 const CHILDREN: &[DemoChild] = &[
@@ -35,6 +46,11 @@ const CHILDREN: &[DemoChild] = &[
         postcode: "SS1 2AB",
         recorded_by: "dsl@school.demo.invalid",
         concern: None,
+        world: Some(DemoWorld {
+            address: ("22 Example Street", "Southend-on-Sea"),
+            school: "Southend Demo Academy",
+            people: &[(RelationshipKind::Parent, "Michelle", "Harrison")],
+        }),
     },
     // The same child recorded twice, the second time with the family name misspelt: the
     // duplicate review offers the pair.
@@ -51,6 +67,7 @@ const CHILDREN: &[DemoChild] = &[
             "Kayleigh was seen getting into a car with older males outside school at lunchtime \
              and came back to lessons late with a new pair of trainers.",
         )),
+        world: None,
     },
     DemoChild {
         given: "Jayden",
@@ -65,6 +82,14 @@ const CHILDREN: &[DemoChild] = &[
             "Jayden was reported missing overnight and returned with a new phone and cash he could \
              not explain. His mother says older young people have been collecting him from home.",
         )),
+        world: Some(DemoWorld {
+            address: ("14 Marsh Road", "Grays"),
+            school: "Thurrock Demo School",
+            people: &[
+                (RelationshipKind::Parent, "Grace", "Okoye"),
+                (RelationshipKind::PersonOfConcern, "Unknown", "Adult male"),
+            ],
+        }),
     },
     DemoChild {
         given: "Amira",
@@ -79,6 +104,7 @@ const CHILDREN: &[DemoChild] = &[
             "Amira told her youth worker that an adult she met online has been sending her gifts \
              and asking her to keep their messages secret.",
         )),
+        world: None,
     },
 ];
 
@@ -105,6 +131,56 @@ async fn user(tx: &mut Tx, email: &str) -> mace_domain::Result<mace_domain::iden
         .ok_or_else(|| Error::store("a demo account is missing"))
 }
 
+/// A demo child's address, school and the people in their life, through the domain services.
+async fn add_world(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    key: &ChainKey,
+    actor: &mace_domain::authz::Actor,
+    child: Uuid,
+    c: &DemoChild,
+    w: DemoWorld,
+) -> mace_domain::Result<()> {
+    let address = AddressInput {
+        line1: w.address.0.into(),
+        town: w.address.1.into(),
+        postcode: c.postcode.into(),
+        current: true,
+        ..AddressInput::default()
+    };
+    profile::add_address(ctx, tx, key, actor, child, &address).await?;
+    let school = SchoolInput {
+        school_name: w.school.into(),
+        ..SchoolInput::default()
+    };
+    profile::set_school(ctx, tx, key, actor, child, &school).await?;
+    for (kind, given, family) in w.people {
+        let new = NewPerson {
+            kind: kind.person_kind(),
+            given_name: PersonName::parse("given_name", given)
+                .map_err(|e| Error::Validation(vec![e]))?,
+            family_name: PersonName::parse("family_name", family)
+                .map_err(|e| Error::Validation(vec![e]))?,
+            date_of_birth: None,
+            dob_approximate: false,
+            gender: Gender::NotKnown,
+            postcode: None,
+        };
+        profile::add_relationship(
+            ctx,
+            tx,
+            key,
+            actor,
+            child,
+            Some(*kind),
+            RelatedPerson::New(new),
+            "",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Create the named demo children and their concerns.
 pub async fn load(store: &Store, ctx: &Ctx, key: &ChainKey) -> Result<()> {
     let people: Vec<(NewPerson, &'static DemoChild)> = CHILDREN
@@ -120,6 +196,9 @@ pub async fn load(store: &Store, ctx: &Ctx, key: &ChainKey) -> Result<()> {
                     let by = user(tx, c.recorded_by).await?;
                     let actor = cases::load_actor(tx, &by, Some(now), now).await?;
                     let child = cases::create_child(&ctx, tx, &key, &actor, new).await?;
+                    if let Some(w) = c.world {
+                        add_world(&ctx, tx, &key, &actor, child.id, c, w).await?;
+                    }
                     if let Some((raiser, types, narrative)) = c.concern {
                         let by = user(tx, raiser).await?;
                         let actor = cases::load_actor(tx, &by, Some(now), now).await?;

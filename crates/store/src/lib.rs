@@ -12,6 +12,7 @@ mod audit;
 mod cases;
 mod identity;
 mod merges;
+mod profile;
 mod repos;
 mod search;
 mod tx;

@@ -91,7 +91,7 @@ fn match_pool_sql() -> &'static str {
 }
 
 /// `LIKE` pattern for "starts with this letter"; matches nothing for an empty initial.
-fn initial_pattern(initial: &str) -> String {
+pub(crate) fn initial_pattern(initial: &str) -> String {
     match initial.chars().next() {
         Some(c) if c != '%' && c != '_' && c != '\\' => format!("{c}%"),
         _ => String::new(),

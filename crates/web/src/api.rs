@@ -35,7 +35,9 @@ pub struct StatusResponse {
           crate::cases_api::search, crate::cases_api::record, crate::cases_api::raise,
           crate::cases_api::concern, crate::duplicates::api_review, crate::duplicates::api_merge,
           crate::duplicates::api_unmerge, crate::chronology::api_add, crate::search::api,
-          crate::identifiers::api_add),
+          crate::identifiers::api_add, crate::people::api_person, crate::people::api_add_address,
+          crate::people::api_set_school, crate::people::api_add_relationship,
+          crate::people::api_find_related),
     components(schemas(StatusResponse, ErrorBody, ErrorDetail, ErrorCode, FieldErrorDto,
                        crate::tokens::MeResponse, crate::tokens::TokenInfo,
                        crate::cases_api::ChildDto, crate::cases_api::ChildrenDto,
@@ -47,7 +49,11 @@ pub struct StatusResponse {
                        crate::duplicates::UnmergeDto, crate::duplicates::MergeDto,
                        crate::chronology::NewAddendumDto, crate::search::SearchRequest,
                        crate::search::HitDto, crate::search::SearchResponse,
-                       crate::identifiers::NewIdentifierDto, crate::identifiers::IdentifierDto)),
+                       crate::identifiers::NewIdentifierDto, crate::identifiers::IdentifierDto,
+                       crate::people::AddressDto, crate::people::SchoolDto, crate::people::LinkDto,
+                       crate::people::PersonDto, crate::people::NewRelatedPersonDto,
+                       crate::people::NewRelationshipDto, crate::people::RelatedSearchDto,
+                       crate::people::MatchDto)),
     modifiers(&BearerAuth),
     tags((name = "meta", description = "About the service itself"),
          (name = "identity", description = "Who is calling"),
@@ -99,6 +105,27 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/children/{id}/identifiers",
             axum::routing::post(crate::identifiers::api_add),
+        )
+        .route("/people/{id}", get(crate::people::api_person))
+        .route(
+            "/people/{id}/identifiers",
+            axum::routing::post(crate::identifiers::api_add),
+        )
+        .route(
+            "/people/{id}/addresses",
+            axum::routing::post(crate::people::api_add_address),
+        )
+        .route(
+            "/children/{id}/schools",
+            axum::routing::post(crate::people::api_set_school),
+        )
+        .route(
+            "/children/{id}/relationships",
+            axum::routing::post(crate::people::api_add_relationship),
+        )
+        .route(
+            "/children/{id}/related/search",
+            axum::routing::post(crate::people::api_find_related),
         )
         .route(
             "/children/{id}/chronology/{entry_id}/addenda",

@@ -245,6 +245,9 @@ pub struct RecordPage {
     pub notice: Option<&'static str>,
     /// Records merged into this one (not undone).
     pub merges: Vec<crate::duplicates::MergeLine>,
+    /// Addresses, school and the people in the child's life.
+    pub profile: crate::people::ProfileView,
+    pub is_child: bool,
 }
 
 #[derive(Template)]
@@ -451,6 +454,8 @@ pub(crate) async fn record(
             None
         },
         merges: crate::duplicates::merge_lines(&merges),
+        profile: crate::people::child_profile(&state, &auth, id).await?,
+        is_child: true,
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -780,6 +785,9 @@ pub struct ChildFields {
     pub gender: String,
     #[serde(default)]
     pub postcode: String,
+    /// A number that identifies the child (search only).
+    #[serde(default)]
+    pub identifier: String,
     #[serde(default)]
     pub csrf_token: String,
     /// `prefill` (from the search results) or `create`.
@@ -791,7 +799,7 @@ pub struct ChildFields {
 }
 
 impl ChildFields {
-    fn form(&self) -> FormState {
+    pub(crate) fn form(&self) -> FormState {
         let mut f = FormState::default();
         for (k, v) in [
             ("given_name", &self.given_name),
@@ -801,6 +809,7 @@ impl ChildFields {
             ("dob-year", &self.dob_year),
             ("gender", &self.gender),
             ("postcode", &self.postcode),
+            ("identifier", &self.identifier),
         ] {
             f.values.insert(k.into(), v.trim().to_string());
         }
@@ -889,6 +898,14 @@ pub(crate) async fn find(
         given_name: f.given_name.trim().to_string(),
         family_name: f.family_name.trim().to_string(),
         date_of_birth,
+        postcode: optional(&f.postcode, &mut form, |s| {
+            Postcode::parse(s).map_err(|e| Error::Validation(vec![e]))
+        }),
+        identifier: optional(
+            &f.identifier,
+            &mut form,
+            mace_domain::identifiers::recognise,
+        ),
     };
     let found = if form.has_errors() {
         Err(Error::Validation(Vec::new()))
@@ -917,7 +934,26 @@ pub(crate) async fn find(
     }
 }
 
-fn candidate_row(state: &AppState, c: &Candidate) -> CandidateRow {
+/// An optional field: blank is `None`; otherwise parsed, its errors added to the form.
+pub(crate) fn optional<T>(
+    raw: &str,
+    form: &mut FormState,
+    parse: impl Fn(&str) -> mace_domain::Result<T>,
+) -> Option<T> {
+    if raw.trim().is_empty() {
+        return None;
+    }
+    match parse(raw) {
+        Ok(v) => Some(v),
+        Err(Error::Validation(errs)) => {
+            form.errors.extend(errs);
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+pub(crate) fn candidate_row(state: &AppState, c: &Candidate) -> CandidateRow {
     CandidateRow {
         child: ChildRow::of(state, &c.person),
         score: c.score,

@@ -4,9 +4,10 @@
 
 use crate::AppState;
 use crate::auth::{FormState, SignedIn, form_reply};
-use crate::cases::{as_user, name, with_actor};
+use crate::cases::{as_user, with_actor};
 use crate::error::{WebError, json_response};
 use crate::pages::{Layout, PageContext};
+use crate::people::heading;
 use crate::tokens::ApiCaller;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -14,7 +15,6 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use mace_domain::Error;
-use mace_domain::cases;
 use mace_domain::identifiers::{self, IdentifierKind, PersonIdentifier};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -41,6 +41,8 @@ pub struct IdentifierPage {
     pub layout: Layout,
     pub id: Uuid,
     pub child: String,
+    /// The record's page (`/children/{id}` or `/people/{id}`).
+    pub back: String,
     pub form: FormState,
     pub csrf: String,
 }
@@ -54,28 +56,12 @@ impl IdentifierPage {
     }
 }
 
-/// The child's name, for a viewer who may open the record (opening it is audited).
-async fn child_name(
-    state: &AppState,
-    auth: &crate::auth::Auth,
-    id: Uuid,
-) -> Result<String, WebError> {
-    let opened = as_user(state, auth, true, move |tx, ctx, key, actor| {
-        Box::pin(async move { cases::open_record(&ctx, tx, &key, &actor, id).await })
-    })
-    .await?;
-    match opened {
-        cases::Opened::Allowed { person, .. } => Ok(name(&person)),
-        _ => Err(WebError::NotFound),
-    }
-}
-
 fn page(
     state: &AppState,
     ctx: PageContext,
     auth: &crate::auth::Auth,
     id: Uuid,
-    child: String,
+    (child, back): (String, String),
     form: FormState,
 ) -> Result<String, WebError> {
     let title = crate::auth::title_for(&form, "Add another name or identifier");
@@ -83,6 +69,7 @@ fn page(
         layout: Layout::from_ctx(state, ctx, &title),
         id,
         child,
+        back,
         form,
         csrf: auth.session.csrf_secret.clone(),
     }
@@ -95,8 +82,8 @@ pub(crate) async fn form(
     SignedIn(auth): SignedIn,
     Path(id): Path<Uuid>,
 ) -> Result<Response, WebError> {
-    let child = child_name(&state, &auth, id).await?;
-    Ok(Html(page(&state, ctx, &auth, id, child, FormState::default())?).into_response())
+    let head = heading(&state, &auth, id).await?;
+    Ok(Html(page(&state, ctx, &auth, id, head, FormState::default())?).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,17 +115,18 @@ pub(crate) async fn add(
     .await;
     match done {
         Ok(_) => {
-            Ok(Redirect::to(&format!("/children/{id}?identified=1#identifiers")).into_response())
+            let (_, back) = heading(&state, &auth, id).await?;
+            Ok(Redirect::to(&format!("{back}?identified=1#identifiers")).into_response())
         }
         Err(WebError::Domain(Error::Validation(errors))) => {
-            let child = child_name(&state, &auth, id).await?;
+            let head = heading(&state, &auth, id).await?;
             let mut form = FormState {
                 errors,
                 ..FormState::default()
             };
             form.values.insert("kind".into(), f.kind.clone());
             form.values.insert("value".into(), f.value.clone());
-            let html = page(&state, ctx, &auth, id, child, form)?;
+            let html = page(&state, ctx, &auth, id, head, form)?;
             Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html))
         }
         Err(e) => Err(e),

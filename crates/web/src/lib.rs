@@ -21,6 +21,7 @@ mod health;
 pub mod identifiers;
 mod middleware;
 pub mod pages;
+pub mod people;
 pub mod search;
 pub mod tokens;
 
@@ -128,6 +129,27 @@ fn routes(state: &AppState) -> Router<AppState> {
             get(cases::break_glass_form).post(cases::break_glass),
         )
         .route("/children/{id}/access-log", get(cases::access_log))
+        .route(
+            "/children/{id}/school",
+            get(people::school_form).post(people::set_school),
+        )
+        .route(
+            "/children/{id}/related",
+            get(people::related_form).post(people::add_related),
+        )
+        .route(
+            "/children/{id}/related/find",
+            axum::routing::post(people::related_find),
+        )
+        .route("/people/{id}", get(people::person))
+        .route(
+            "/people/{id}/addresses",
+            get(people::address_form).post(people::add_address),
+        )
+        .route(
+            "/people/{id}/identifiers",
+            get(identifiers::form).post(identifiers::add),
+        )
         .route(
             "/children/{id}/identifiers",
             get(identifiers::form).post(identifiers::add),

@@ -15,3 +15,4 @@ mod identity;
 mod merges;
 mod open;
 mod parity;
+mod profile;

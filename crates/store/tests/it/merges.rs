@@ -37,7 +37,7 @@ fn child(n: u128, given: &str) -> Person {
     }
 }
 
-fn merge_row(undone: bool) -> PersonMerge {
+pub(crate) fn merge_row(undone: bool) -> PersonMerge {
     PersonMerge {
         id: id(900),
         survivor_id: id(1),
@@ -51,7 +51,7 @@ fn merge_row(undone: bool) -> PersonMerge {
     }
 }
 
-async fn setup(tx: &mut Tx) -> Result<()> {
+pub(crate) async fn setup(tx: &mut Tx) -> Result<()> {
     for (n, name, t) in [
         (10u128, "School", OrgType::School),
         (11, "Council", OrgType::ChildrensSocialCare),

@@ -15,4 +15,5 @@ mod duplicates;
 mod fixtures;
 mod headers;
 mod pages;
+mod people;
 mod support;
