@@ -875,7 +875,7 @@ impl NewConcern {
     }
 }
 
-pub(crate) async fn involve<R: CaseRepo>(
+async fn involve<R: CaseRepo>(
     ctx: &Ctx,
     tx: &mut R,
     person_id: Uuid,
@@ -902,22 +902,38 @@ pub async fn create_child<R: PersonRepo + CaseRepo + AuditLog>(
     actor: &Actor,
     new: NewPerson,
 ) -> Result<Person> {
+    create_person(
+        ctx,
+        tx,
+        key,
+        actor,
+        NewPerson {
+            kind: PersonKind::Child,
+            ..new
+        },
+    )
+    .await
+}
+
+/// Create a person's record of any kind (after search before create); a child's involves the
+/// creator's organisation (the lead if nobody else is). Audited as a collection.
+pub(crate) async fn create_person<R: PersonRepo + CaseRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    new: NewPerson,
+) -> Result<Person> {
     let d = authz::decide(actor, Action::CreatePerson, None);
     if !d.allow {
         return Err(Error::Forbidden {
             reason: d.reason.as_str().into(),
         });
     }
-    let p = person::create(
-        ctx,
-        tx,
-        NewPerson {
-            kind: PersonKind::Child,
-            ..new
-        },
-    )
-    .await?;
-    involve(ctx, tx, p.id, actor.org_id, InvolvementReason::Recorded).await?;
+    let p = person::create(ctx, tx, new).await?;
+    if p.kind == PersonKind::Child {
+        involve(ctx, tx, p.id, actor.org_id, InvolvementReason::Recorded).await?;
+    }
     tx.append(
         key,
         ctx.ids.new_id(),

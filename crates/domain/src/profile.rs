@@ -12,10 +12,10 @@
 use crate::Ctx;
 use crate::audit::{Category, ChainKey, Outcome};
 use crate::authz::{self, Action, Actor, Decision, OrgType, Reason, RecordFacts};
-use crate::cases::{self, ChronologyEntry, InvolvementReason, event, record_refusal};
+use crate::cases::{self, ChronologyEntry, event, record_refusal};
 use crate::error::{Error, FieldError, Result};
 use crate::identifiers::PersonIdentifier;
-use crate::person::{self, NewPerson, Person, PersonKind, text_enum};
+use crate::person::{NewPerson, Person, PersonKind, text_enum};
 use crate::ports::{AuditLog, CaseRepo, IdentityRepo, PersonRepo, ProfileRepo};
 use crate::postcode::Postcode;
 use serde::Serialize;
@@ -248,13 +248,16 @@ pub async fn profile<R: CaseRepo + ProfileRepo>(
     })
 }
 
+/// What an opened record shows.
+pub struct PersonRecord {
+    pub person: Person,
+    pub identifiers: Vec<PersonIdentifier>,
+    pub profile: Profile,
+}
+
 /// A person's record other than a child's, as opened.
 pub enum OpenedPerson {
-    Allowed {
-        person: Person,
-        identifiers: Vec<PersonIdentifier>,
-        profile: Profile,
-    },
+    Allowed(Box<PersonRecord>),
     /// A child: their record is the children's record page.
     Child,
     Denied(Reason),
@@ -299,11 +302,11 @@ pub async fn open_person<R: PersonRepo + CaseRepo + ProfileRepo + AuditLog>(
     );
     e.detail = cases::detail_reason(d);
     tx.append(key, ctx.ids.new_id(), &e).await?;
-    Ok(OpenedPerson::Allowed {
+    Ok(OpenedPerson::Allowed(Box::new(PersonRecord {
         identifiers: tx.identifiers(person_id).await?,
         profile: profile(ctx, tx, actor, person_id).await?,
         person,
-    })
+    })))
 }
 
 fn bounded(field: &str, value: &str, max: usize, required: Option<&str>) -> Result<String> {
@@ -594,6 +597,14 @@ pub async fn set_school<R: PersonRepo + CaseRepo + ProfileRepo + IdentityRepo + 
     Ok(school)
 }
 
+/// A relationship to add: how they are related, to whom, and anything others should know.
+#[derive(Debug, Clone)]
+pub struct NewRelationship {
+    pub kind: Option<RelationshipKind>,
+    pub related: RelatedPerson,
+    pub notes: String,
+}
+
 /// Who the relationship is with.
 #[derive(Debug, Clone)]
 pub enum RelatedPerson {
@@ -613,10 +624,13 @@ pub async fn add_relationship<R: PersonRepo + CaseRepo + ProfileRepo + AuditLog>
     key: &ChainKey,
     actor: &Actor,
     child_id: Uuid,
-    kind: Option<RelationshipKind>,
-    related: RelatedPerson,
-    notes: &str,
+    new: NewRelationship,
 ) -> Result<Link> {
+    let NewRelationship {
+        kind,
+        related,
+        notes,
+    } = new;
     let now = ctx.clock.now();
     let child = may_edit_person(ctx, tx, key, actor, child_id, "person.relationship.add").await?;
     if child.kind != PersonKind::Child {
@@ -624,7 +638,7 @@ pub async fn add_relationship<R: PersonRepo + CaseRepo + ProfileRepo + AuditLog>
     }
     let kind =
         kind.ok_or_else(|| Error::validation("kind", "Select how they are related to the child"))?;
-    let notes = bounded("notes", notes, 1_000, None)?;
+    let notes = bounded("notes", &notes, 1_000, None)?;
     let other = match related {
         RelatedPerson::Existing(id) => {
             let other = person_or_404(tx, id).await?;
@@ -646,39 +660,17 @@ pub async fn add_relationship<R: PersonRepo + CaseRepo + ProfileRepo + AuditLog>
             other
         }
         RelatedPerson::New(new) => {
-            let d = authz::decide(actor, Action::CreatePerson, None);
-            if !d.allow {
-                return Err(Error::Forbidden {
-                    reason: d.reason.as_str().into(),
-                });
-            }
-            let p = person::create(
+            cases::create_person(
                 ctx,
                 tx,
+                key,
+                actor,
                 NewPerson {
                     kind: kind.person_kind(),
                     ..new
                 },
             )
-            .await?;
-            if p.kind == PersonKind::Child {
-                cases::involve(ctx, tx, p.id, actor.org_id, InvolvementReason::Recorded).await?;
-            }
-            tx.append(
-                key,
-                ctx.ids.new_id(),
-                &event(
-                    ctx,
-                    actor,
-                    Category::Collection,
-                    "person.create",
-                    Outcome::Success,
-                    p.id,
-                    "person",
-                ),
-            )
-            .await?;
-            p
+            .await?
         }
     };
     if tx

@@ -10,7 +10,9 @@ use mace_domain::identity::model::Email;
 use mace_domain::person::{Gender, NewPerson, PersonKind, PersonName};
 use mace_domain::ports::{CaseRepo, IdentityRepo};
 use mace_domain::postcode::Postcode;
-use mace_domain::profile::{self, AddressInput, RelatedPerson, RelationshipKind, SchoolInput};
+use mace_domain::profile::{
+    self, AddressInput, NewRelationship, RelatedPerson, RelationshipKind, SchoolInput,
+};
 use mace_domain::{Ctx, Error};
 use mace_store::{Store, Tx};
 use time::{Date, Month};
@@ -172,9 +174,11 @@ async fn add_world(
             key,
             actor,
             child,
-            Some(*kind),
-            RelatedPerson::New(new),
-            "",
+            NewRelationship {
+                kind: Some(*kind),
+                related: RelatedPerson::New(new),
+                notes: String::new(),
+            },
         )
         .await?;
     }

@@ -351,6 +351,37 @@ impl FormState {
     pub fn has_errors(&self) -> bool {
         !self.errors.is_empty()
     }
+    /// A form re-shown with what was typed (trimmed).
+    pub(crate) fn kept(pairs: &[(&str, &str)]) -> Self {
+        let mut f = Self::default();
+        for (k, v) in pairs {
+            f.values.insert((*k).into(), v.trim().to_string());
+        }
+        f
+    }
+    /// A GOV.UK date input's three boxes (`<prefix>-day`, `-month`, `-year`): blank is `None`;
+    /// an impossible date, or one after `latest`, is an error on `<prefix>-day`.
+    pub(crate) fn date(
+        &mut self,
+        prefix: &str,
+        (day, month, year): (&str, &str, &str),
+        label: &str,
+        latest: Option<(time::Date, &str)>,
+    ) -> Option<time::Date> {
+        let field = format!("{prefix}-day");
+        match crate::format::date_input(day, month, year, label) {
+            Ok(Some(d)) if latest.is_some_and(|(l, _)| d > l) => {
+                let message = latest.map(|(_, m)| m).unwrap_or_default();
+                self.errors.push(FieldError::new(&field, message));
+                None
+            }
+            Ok(d) => d,
+            Err(msg) => {
+                self.errors.push(FieldError::new(&field, msg));
+                None
+            }
+        }
+    }
     fn with(mut self, field: &str, value: &str) -> Self {
         self.values.insert(field.into(), value.into());
         self

@@ -800,8 +800,7 @@ pub struct ChildFields {
 
 impl ChildFields {
     pub(crate) fn form(&self) -> FormState {
-        let mut f = FormState::default();
-        for (k, v) in [
+        let mut f = FormState::kept(&[
             ("given_name", &self.given_name),
             ("family_name", &self.family_name),
             ("dob-day", &self.dob_day),
@@ -810,36 +809,21 @@ impl ChildFields {
             ("gender", &self.gender),
             ("postcode", &self.postcode),
             ("identifier", &self.identifier),
-        ] {
-            f.values.insert(k.into(), v.trim().to_string());
-        }
+        ]);
         if self.dob_approximate.is_some() {
             f.values.insert("dob_approximate".into(), "yes".into());
         }
         f
     }
 
-    fn dob(&self, form: &mut FormState, today: time::Date) -> Option<time::Date> {
-        match format::date_input(
-            &self.dob_day,
-            &self.dob_month,
-            &self.dob_year,
+    /// The date of birth from its three boxes: a real date, not in the future.
+    pub(crate) fn dob(&self, form: &mut FormState, today: time::Date) -> Option<time::Date> {
+        form.date(
+            "dob",
+            (&self.dob_day, &self.dob_month, &self.dob_year),
             "Date of birth",
-        ) {
-            Ok(d) => {
-                if d.is_some_and(|d| d > today) {
-                    form.errors.push(FieldError::new(
-                        "dob-day",
-                        "Date of birth must be in the past",
-                    ));
-                }
-                d
-            }
-            Err(msg) => {
-                form.errors.push(FieldError::new("dob-day", msg));
-                None
-            }
-        }
+            Some((today, "Date of birth must be in the past")),
+        )
     }
 }
 

@@ -23,8 +23,8 @@ use mace_domain::person::{Gender, NewPerson, Person, PersonKind, PersonName};
 use mace_domain::ports::IdentityRepo;
 use mace_domain::postcode::Postcode;
 use mace_domain::profile::{
-    self, Address, AddressInput, Link, OpenedPerson, Profile, RelatedPerson, RelationshipKind,
-    SchoolInput, SchoolRecord,
+    self, Address, AddressInput, Link, NewRelationship, OpenedPerson, Profile, RelatedPerson,
+    RelationshipKind, SchoolInput, SchoolRecord,
 };
 use mace_domain::{Error, FieldError};
 use serde::{Deserialize, Serialize};
@@ -182,12 +182,12 @@ pub(crate) async fn person(
         Box::pin(async move {
             let o = profile::open_person(&ctx, tx, &key, &actor, id).await?;
             let may_edit = match &o {
-                OpenedPerson::Allowed { person, .. } => {
+                OpenedPerson::Allowed(r) => {
                     profile::access(
                         &ctx,
                         tx,
                         &actor,
-                        person,
+                        &r.person,
                         mace_domain::authz::Action::EditRecord,
                     )
                     .await?
@@ -208,14 +208,12 @@ pub(crate) async fn person(
             };
             Ok(form_reply(StatusCode::FORBIDDEN, page.render()?))
         }
-        (
-            OpenedPerson::Allowed {
+        (OpenedPerson::Allowed(r), may_correct) => {
+            let profile::PersonRecord {
                 person,
                 identifiers,
                 profile,
-            },
-            may_correct,
-        ) => {
+            } = *r;
             let page = PersonPage {
                 layout: Layout::from_ctx(&state, ctx, &name(&person)),
                 id,
@@ -255,7 +253,7 @@ pub(crate) async fn heading(
         Box::pin(async move {
             Ok(
                 match profile::open_person(&ctx, tx, &key, &actor, id).await? {
-                    OpenedPerson::Allowed { person, .. } => Some(person),
+                    OpenedPerson::Allowed(r) => Some(r.person),
                     OpenedPerson::Denied(_) => None,
                     OpenedPerson::Child => {
                         match cases::open_record(&ctx, tx, &key, &actor, id).await? {
@@ -350,8 +348,7 @@ pub(crate) async fn add_address(
     Form(f): Form<AddressForm>,
 ) -> Result<Response, WebError> {
     auth.check_csrf(&f.csrf_token)?;
-    let mut form = FormState::default();
-    for (k, v) in [
+    let mut form = FormState::kept(&[
         ("line1", &f.line1),
         ("line2", &f.line2),
         ("town", &f.town),
@@ -360,21 +357,13 @@ pub(crate) async fn add_address(
         ("moved-month", &f.moved_month),
         ("moved-year", &f.moved_year),
         ("current", &f.current),
-    ] {
-        form.values.insert(k.into(), v.trim().to_string());
-    }
-    let moved_in = match format::date_input(
-        &f.moved_day,
-        &f.moved_month,
-        &f.moved_year,
+    ]);
+    let moved_in = form.date(
+        "moved",
+        (&f.moved_day, &f.moved_month, &f.moved_year),
         "The date they moved in",
-    ) {
-        Ok(d) => d,
-        Err(msg) => {
-            form.errors.push(FieldError::new("moved-day", msg));
-            None
-        }
-    };
+        None,
+    );
     if f.current != "yes" && f.current != "no" {
         form.errors.push(FieldError::new(
             "current",
@@ -509,28 +498,19 @@ pub(crate) async fn set_school(
     Form(f): Form<SchoolForm>,
 ) -> Result<Response, WebError> {
     auth.check_csrf(&f.csrf_token)?;
-    let mut form = FormState::default();
-    for (k, v) in [
+    let mut form = FormState::kept(&[
         ("school_org_id", &f.school_org_id),
         ("school_name", &f.school_name),
         ("started-day", &f.started_day),
         ("started-month", &f.started_month),
         ("started-year", &f.started_year),
-    ] {
-        form.values.insert(k.into(), v.trim().to_string());
-    }
-    let started_on = match format::date_input(
-        &f.started_day,
-        &f.started_month,
-        &f.started_year,
+    ]);
+    let started_on = form.date(
+        "started",
+        (&f.started_day, &f.started_month, &f.started_year),
         "The start date",
-    ) {
-        Ok(d) => d,
-        Err(msg) => {
-            form.errors.push(FieldError::new("started-day", msg));
-            None
-        }
-    };
+        None,
+    );
     let input = SchoolInput {
         school_org_id: Uuid::parse_str(f.school_org_id.trim()).ok(),
         school_name: f.school_name.clone(),
@@ -722,20 +702,7 @@ pub(crate) async fn related_find(
 }
 
 fn dob_field(f: &ChildFields, form: &mut FormState, state: &AppState) -> Option<Date> {
-    match format::date_input(&f.dob_day, &f.dob_month, &f.dob_year, "Date of birth") {
-        Ok(d) if d.is_some_and(|d| d > format::uk(state.ctx.clock.now()).date()) => {
-            form.errors.push(FieldError::new(
-                "dob-day",
-                "Date of birth must be in the past",
-            ));
-            None
-        }
-        Ok(d) => d,
-        Err(msg) => {
-            form.errors.push(FieldError::new("dob-day", msg));
-            None
-        }
-    }
+    f.dob(form, format::uk(state.ctx.clock.now()).date())
 }
 
 /// The new person's details from the form, or the errors in them.
@@ -785,8 +752,19 @@ pub(crate) async fn add_related(
             as_user(&state, &auth, true, move |tx, ctx, key, actor| {
                 let (related, notes) = (related.clone(), notes.clone());
                 Box::pin(async move {
-                    profile::add_relationship(&ctx, tx, &key, &actor, id, kind, related, &notes)
-                        .await
+                    profile::add_relationship(
+                        &ctx,
+                        tx,
+                        &key,
+                        &actor,
+                        id,
+                        NewRelationship {
+                            kind,
+                            related,
+                            notes,
+                        },
+                    )
+                    .await
                 })
             })
             .await
@@ -979,11 +957,7 @@ pub(crate) async fn api_person(
     let dto = with_actor(&state, &c.user, None, true, move |tx, ctx, key, actor| {
         Box::pin(async move {
             match profile::open_person(&ctx, tx, &key, &actor, id).await? {
-                OpenedPerson::Allowed {
-                    person,
-                    identifiers,
-                    profile,
-                } => Ok(person_dto(&person, &identifiers, &profile)),
+                OpenedPerson::Allowed(r) => Ok(person_dto(&r.person, &r.identifiers, &r.profile)),
                 OpenedPerson::Denied(reason) => Err(Error::Forbidden {
                     reason: reason.as_str().into(),
                 }),
@@ -1150,7 +1124,19 @@ pub(crate) async fn api_add_relationship(
     let link = with_actor(&state, &c.user, None, true, move |tx, ctx, key, actor| {
         let (related, notes) = (related.clone(), body.notes.clone());
         Box::pin(async move {
-            profile::add_relationship(&ctx, tx, &key, &actor, id, kind, related, &notes).await
+            profile::add_relationship(
+                &ctx,
+                tx,
+                &key,
+                &actor,
+                id,
+                NewRelationship {
+                    kind,
+                    related,
+                    notes,
+                },
+            )
+            .await
         })
     })
     .await?;

@@ -498,7 +498,8 @@ fn token_create_prints_a_token_once_that_the_api_accepts() {
 fn audit_verify_names_the_tampered_event() {
     let dir = tempfile::tempdir().unwrap();
     // serve --demo creates the demo organisations, accounts and casework, each audited:
-    // 5 organisations, 8 accounts, 3 children's records and 2 concerns.
+    // 5 organisations, 8 accounts, 3 children's records and 2 concerns, and two children's
+    // worlds (2 addresses, 2 schools, 3 related people created and linked: 10 events).
     let mut served = Served::start(dir.path(), &["--demo"]);
     assert!(
         served.stdout_head.contains("dsl@school.demo.invalid"),
@@ -514,7 +515,7 @@ fn audit_verify_names_the_tampered_event() {
     let ok = verify();
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     assert!(
-        text(&ok.stdout).contains("audit chain OK: 21 events"),
+        text(&ok.stdout).contains("audit chain OK: 31 events"),
         "{}",
         text(&ok.stdout)
     );

@@ -165,6 +165,46 @@ async fn journey(t: &E2e, axe: bool) {
     press(t, "form[action$='/identifiers'] button[type=submit]").await;
     appears(t, "#identifier-list").await;
     assert!(t.text("#identifier-list").await.contains("943 476 5919"));
+    // An address and a parent: the address form, then search before linking someone, then the
+    // parent's own record, each checked with axe.
+    t.goto(&format!("/people/{child_id}/addresses")).await;
+    settle(
+        t,
+        &format!("/people/{child_id}/addresses"),
+        "Add an address",
+    )
+    .await;
+    check(t, "Add an address", axe).await;
+    fill(t, "#line1", "22 Example Street").await;
+    fill(t, "#postcode", "not a postcode").await;
+    press(t, "form[action$='/addresses'] button[type=submit]").await;
+    appears(t, ".govuk-error-summary").await;
+    check(t, "Add an address", axe).await;
+    fill(t, "#town", "Southend-on-Sea").await;
+    fill(t, "#postcode", "SS1 2AB").await;
+    press(t, "form[action$='/addresses'] button[type=submit]").await;
+    appears(t, "#address-list").await;
+    assert!(t.text("#address-list").await.contains("22 Example Street"));
+    t.goto(&format!("/children/{child_id}/related")).await;
+    settle(
+        t,
+        &format!("/children/{child_id}/related"),
+        "Add someone in the child's life",
+    )
+    .await;
+    check(t, "Add someone in the child's life", axe).await;
+    press(t, "#kind option[value=carer]").await;
+    fill(t, "#given_name", "Sandra").await;
+    fill(t, "#family_name", "Harrison").await;
+    press(t, "form[action$='/related/find'] button[type=submit]").await;
+    appears(t, "#results-heading").await;
+    check(t, "Add someone in the child's life", axe).await;
+    press(t, "#create-related").await;
+    appears(t, "#link-list").await;
+    assert!(t.text("#link-list").await.contains("Sandra Harrison"));
+    press(t, "#link-list .govuk-summary-list__row:last-child a").await;
+    appears(t, "#access-basis").await;
+    check(t, "Sandra Harrison", axe).await;
     t.goto(&format!("/children/{child_id}/access-log")).await;
     settle(
         t,
