@@ -8,5 +8,5 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check \
-  splink==5.0.0 duckdb==2.0.0 pandas==2.3.3 numpy==2.4.6
-"$venv/bin/python" -c "import splink, duckdb; print('peers ready: splink', splink.__version__, 'duckdb', duckdb.__version__)"
+  splink==5.0.0 duckdb==2.0.0 pandas==2.3.3 numpy==2.4.6 tantivy==0.27.0
+"$venv/bin/python" -c "import importlib.metadata as m, splink, duckdb, tantivy; print('peers ready: splink', splink.__version__, 'duckdb', duckdb.__version__, 'tantivy', m.version('tantivy'))"

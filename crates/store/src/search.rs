@@ -35,22 +35,66 @@ macro_rules! entry_filter {
     };
 }
 
-const SQLITE_CONCERNS: &str = concat!(
+/// SQLite ranks with FTS5's bm25 only where that is cheap. bm25's first call counts every row
+/// each word is in (its IDF), and the scope is checked row by row, so ranking every match of a
+/// common word costs time in proportion to the corpus (seconds at a million notes; see
+/// `crates/bench/src/bin/search.rs`). FTS5 hands matches over newest first (descending rowid,
+/// the order rows were written) and the query stops early: when every word is in at most
+/// [`RANKED_WORD_ROWS`] rows of the table, the newest 50 matches the viewer may see (or
+/// `limit`, if more) are ranked by bm25; otherwise the newest matches the viewer may see come
+/// back newest first. Scope is applied inside the query either way.
+const RANKED_WORD_ROWS: i64 = 5_000;
+
+/// Matches the viewer may see, newest first: FTS5 walks its rowids backwards and the query
+/// stops at the limit.
+const SQLITE_CONCERNS_NEWEST: &str = concat!(
     "SELECT c.id, c.person_id, p.given_name, p.family_name, c.created_at AS at, \
        snippet(concerns_fts, -1, '', '', '…', 16) AS snippet \
      FROM concerns_fts f JOIN concerns c ON c.id = f.id JOIN people p ON p.id = c.person_id \
      WHERE concerns_fts MATCH $1 AND ",
     concern_filter!(),
-    " ORDER BY bm25(concerns_fts), c.id LIMIT $7"
+    " ORDER BY f.rowid DESC LIMIT $7"
 );
-const SQLITE_NOTES: &str = concat!(
+/// The newest 50 (or `$7`) matches the viewer may see, ranked by bm25; snippets for the best.
+const SQLITE_CONCERNS_RANKED: &str = concat!(
+    "WITH cand AS MATERIALIZED (SELECT f.rowid AS r, c.id, c.person_id, p.given_name, \
+       p.family_name, c.created_at AS at, bm25(concerns_fts) AS score \
+     FROM concerns_fts f JOIN concerns c ON c.id = f.id JOIN people p ON p.id = c.person_id \
+     WHERE concerns_fts MATCH $1 AND ",
+    concern_filter!(),
+    " ORDER BY f.rowid DESC LIMIT max($7, 50)), \
+     best AS MATERIALIZED (SELECT * FROM cand ORDER BY score, r DESC LIMIT $7) \
+     SELECT best.id, best.person_id, best.given_name, best.family_name, best.at, \
+       snippet(concerns_fts, -1, '', '', '…', 16) AS snippet \
+     FROM best CROSS JOIN concerns_fts ON concerns_fts.rowid = best.r \
+     WHERE concerns_fts MATCH $1 ORDER BY best.score, best.r DESC"
+);
+const SQLITE_CONCERN_WORD_ROWS: &str =
+    "SELECT count(*) FROM (SELECT 1 FROM concerns_fts WHERE concerns_fts MATCH $1 LIMIT $2)";
+
+const SQLITE_NOTES_NEWEST: &str = concat!(
     "SELECT ch.id, ch.person_id, p.given_name, p.family_name, ch.event_at AS at, \
        snippet(chronology_fts, 1, '', '', '…', 16) AS snippet \
      FROM chronology_fts f JOIN chronology ch ON ch.id = f.id JOIN people p ON p.id = ch.person_id \
      WHERE chronology_fts MATCH $1 AND ",
     entry_filter!(),
-    " ORDER BY bm25(chronology_fts), ch.id LIMIT $7"
+    " ORDER BY f.rowid DESC LIMIT $7"
 );
+const SQLITE_NOTES_RANKED: &str = concat!(
+    "WITH cand AS MATERIALIZED (SELECT f.rowid AS r, ch.id, ch.person_id, p.given_name, \
+       p.family_name, ch.event_at AS at, bm25(chronology_fts) AS score \
+     FROM chronology_fts f JOIN chronology ch ON ch.id = f.id JOIN people p ON p.id = ch.person_id \
+     WHERE chronology_fts MATCH $1 AND ",
+    entry_filter!(),
+    " ORDER BY f.rowid DESC LIMIT max($7, 50)), \
+     best AS MATERIALIZED (SELECT * FROM cand ORDER BY score, r DESC LIMIT $7) \
+     SELECT best.id, best.person_id, best.given_name, best.family_name, best.at, \
+       snippet(chronology_fts, 1, '', '', '…', 16) AS snippet \
+     FROM best CROSS JOIN chronology_fts ON chronology_fts.rowid = best.r \
+     WHERE chronology_fts MATCH $1 ORDER BY best.score, best.r DESC"
+);
+const SQLITE_NOTE_WORD_ROWS: &str =
+    "SELECT count(*) FROM (SELECT 1 FROM chronology_fts WHERE chronology_fts MATCH $1 LIMIT $2)";
 
 /// A concern's searchable text, as the GIN index of migration 0008 has it.
 macro_rules! concern_doc {
@@ -126,8 +170,24 @@ impl Tx {
         };
         let mut out = Vec::new();
         for (kind, sqlite, pg) in [
-            (HitKind::Concern, SQLITE_CONCERNS, PG_CONCERNS),
-            (HitKind::Note, SQLITE_NOTES, PG_NOTES),
+            (
+                HitKind::Concern,
+                (
+                    SQLITE_CONCERNS_RANKED,
+                    SQLITE_CONCERNS_NEWEST,
+                    SQLITE_CONCERN_WORD_ROWS,
+                ),
+                PG_CONCERNS,
+            ),
+            (
+                HitKind::Note,
+                (
+                    SQLITE_NOTES_RANKED,
+                    SQLITE_NOTES_NEWEST,
+                    SQLITE_NOTE_WORD_ROWS,
+                ),
+                PG_NOTES,
+            ),
         ] {
             macro_rules! run {
                 ($c:expr, $sql:expr) => {
@@ -145,7 +205,23 @@ impl Tx {
                 };
             }
             let rows = match &mut self.inner {
-                Inner::Sqlite(t) => run!(&mut **t, sqlite),
+                Inner::Sqlite(t) => {
+                    let (ranked, newest, word_rows) = sqlite;
+                    let mut rare = true;
+                    for term in terms {
+                        let n: i64 = sqlx::query_scalar(word_rows)
+                            .bind(format!("\"{term}\""))
+                            .bind(RANKED_WORD_ROWS + 1)
+                            .fetch_one(&mut **t)
+                            .await
+                            .map_err(db_err)?;
+                        if n > RANKED_WORD_ROWS {
+                            rare = false;
+                            break;
+                        }
+                    }
+                    run!(&mut **t, if rare { ranked } else { newest })
+                }
                 Inner::Postgres(t) => run!(&mut **t, pg),
             }
             .map_err(db_err)?;
