@@ -154,6 +154,10 @@ pub enum Action {
     ManageOwnTokens,
     /// Service operation: backups, configuration, health. No case data.
     OperateService,
+    /// Change the partnership's risk assessment framework (a new version each time).
+    ManageFramework,
+    /// Sign off a child's risk assessment: a team manager who may change the record.
+    SignOffAssessment,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -257,6 +261,12 @@ pub fn decide(actor: &Actor, action: Action, record: Option<&RecordFacts>) -> De
         ManageOrganisations | ManageUsers => role_gate(actor.has(Role::PartnershipAdmin)),
         ManageOwnTokens => Decision::allow(Reason::Allowed),
         OperateService => role_gate(actor.has(Role::SystemAdmin)),
+        ManageFramework => role_gate(actor.has(Role::PartnershipManager)),
+        SignOffAssessment => match record {
+            None => Decision::deny(Reason::RecordRequired),
+            Some(f) if actor.has(Role::TeamManager) => record_access(actor, f),
+            Some(_) => Decision::deny(Reason::NotPermittedForRole),
+        },
     }
 }
 
@@ -453,6 +463,28 @@ mod tests {
         assert!(!decide(&sys, Action::ManageUsers, None).allow);
         let privacy = actor(Role::PrivacyOfficer, OrgType::Partnership);
         assert!(decide(&privacy, Action::ViewPrivacyQueue, None).allow);
+        let manager = actor(Role::PartnershipManager, OrgType::Partnership);
+        assert!(decide(&manager, Action::ManageFramework, None).allow);
+        assert!(!decide(&privacy, Action::ManageFramework, None).allow);
+        let involved = RecordFacts {
+            org_involved: true,
+            ..RecordFacts::default()
+        };
+        let tm = actor(Role::TeamManager, OrgType::ChildrensSocialCare);
+        let sw = actor(Role::SocialWorker, OrgType::ChildrensSocialCare);
+        assert!(decide(&tm, Action::SignOffAssessment, Some(&involved)).allow);
+        assert!(
+            !decide(
+                &tm,
+                Action::SignOffAssessment,
+                Some(&RecordFacts::default())
+            )
+            .allow
+        );
+        assert_eq!(
+            decide(&sw, Action::SignOffAssessment, Some(&involved)).reason,
+            Reason::NotPermittedForRole
+        );
         let teacher = actor(Role::Practitioner, OrgType::School);
         assert!(decide(&teacher, Action::RaiseConcern, None).allow);
         assert!(!decide(&teacher, Action::ViewPrivacyQueue, None).allow);

@@ -273,6 +273,55 @@ pub(crate) async fn record_refusal<R: AuditLog>(
     Ok(())
 }
 
+/// Write an entry on a person's chronology: happening now, by the actor's organisation.
+pub(crate) async fn chronicle<R: CaseRepo>(
+    ctx: &Ctx,
+    tx: &mut R,
+    actor: &Actor,
+    person_id: Uuid,
+    kind: &str,
+    source_id: Uuid,
+    summary: String,
+) -> Result<()> {
+    let now = ctx.clock.now();
+    tx.insert_chronology(&ChronologyEntry {
+        id: ctx.ids.new_id(),
+        person_id,
+        kind: kind.into(),
+        source_id,
+        org_id: actor.org_id,
+        event_at: now,
+        recorded_at: now,
+        summary,
+        marking: None,
+    })
+    .await
+}
+
+/// Append an alteration of a person's record, with its detail, in the caller's transaction.
+pub(crate) async fn audit_alteration<R: AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    action: &str,
+    person_id: Uuid,
+    detail: String,
+) -> Result<()> {
+    let mut e = event(
+        ctx,
+        actor,
+        Category::Alteration,
+        action,
+        Outcome::Success,
+        person_id,
+        "person",
+    );
+    e.detail = Some(detail);
+    tx.append(key, ctx.ids.new_id(), &e).await?;
+    Ok(())
+}
+
 pub(crate) fn detail_reason(d: Decision) -> Option<String> {
     Some(format!("{{\"reason\":\"{}\"}}", d.reason.as_str()))
 }
@@ -303,15 +352,29 @@ pub(crate) async fn child<R: PersonRepo>(tx: &mut R, id: Uuid) -> Result<Person>
     }
 }
 
-/// Open a child's record and chronology: decided, and audited either way.
-pub async fn open_record<R: PersonRepo + CaseRepo + MergeRepo + AuditLog>(
+/// What deciding to open a record found, before anything is read.
+pub enum ViewVerdict {
+    Allowed,
+    Merged {
+        into: Uuid,
+    },
+    Denied {
+        reason: Reason,
+        may_break_glass: bool,
+    },
+}
+
+/// Decide whether the actor may open a child's record, and audit it either way: the short,
+/// writing half of [`open_record`]. A page that must not hold the single writer while it reads
+/// (SQLite) runs this in a write transaction and then [`load_record`] in a read one.
+pub async fn authorize_view<R: PersonRepo + CaseRepo + MergeRepo + AuditLog>(
     ctx: &Ctx,
     tx: &mut R,
     key: &ChainKey,
     actor: &Actor,
     person_id: Uuid,
-) -> Result<Opened> {
-    let person = child(tx, person_id).await?;
+) -> Result<ViewVerdict> {
+    child(tx, person_id).await?;
     let facts = tx
         .record_facts(person_id, actor.user_id, actor.org_id, ctx.clock.now())
         .await?;
@@ -329,13 +392,13 @@ pub async fn open_record<R: PersonRepo + CaseRepo + MergeRepo + AuditLog>(
         )
         .await?;
         let may_break_glass = d.reason == Reason::NoRelationship && actor.reads_case_data();
-        return Ok(Opened::Denied {
+        return Ok(ViewVerdict::Denied {
             reason: d.reason,
             may_break_glass,
         });
     }
     if let Some(into) = tx.merged_into(person_id).await? {
-        return Ok(Opened::Merged { into });
+        return Ok(ViewVerdict::Merged { into });
     }
     let mut e = event(
         ctx,
@@ -348,6 +411,32 @@ pub async fn open_record<R: PersonRepo + CaseRepo + MergeRepo + AuditLog>(
     );
     e.detail = detail_reason(d);
     tx.append(key, ctx.ids.new_id(), &e).await?;
+    Ok(ViewVerdict::Allowed)
+}
+
+/// Read a child's record and chronology for an actor whose view [`authorize_view`] has just
+/// allowed and audited. Decides again on the facts it reads (so access withdrawn in between is
+/// refused) and appends nothing.
+pub async fn load_record<R: PersonRepo + CaseRepo + MergeRepo>(
+    ctx: &Ctx,
+    tx: &mut R,
+    actor: &Actor,
+    person_id: Uuid,
+) -> Result<Opened> {
+    let person = child(tx, person_id).await?;
+    let facts = tx
+        .record_facts(person_id, actor.user_id, actor.org_id, ctx.clock.now())
+        .await?;
+    let d = authz::decide(actor, Action::ViewRecord, Some(&facts));
+    if !d.allow {
+        return Ok(Opened::Denied {
+            reason: d.reason,
+            may_break_glass: false,
+        });
+    }
+    if let Some(into) = tx.merged_into(person_id).await? {
+        return Ok(Opened::Merged { into });
+    }
     let chronology = tx
         .list_chronology(person_id)
         .await?
@@ -361,6 +450,27 @@ pub async fn open_record<R: PersonRepo + CaseRepo + MergeRepo + AuditLog>(
         decision: d,
         facts,
     })
+}
+
+/// Open a child's record and chronology in one transaction: decided, and audited either way.
+pub async fn open_record<R: PersonRepo + CaseRepo + MergeRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    person_id: Uuid,
+) -> Result<Opened> {
+    match authorize_view(ctx, tx, key, actor, person_id).await? {
+        ViewVerdict::Allowed => load_record(ctx, tx, actor, person_id).await,
+        ViewVerdict::Merged { into } => Ok(Opened::Merged { into }),
+        ViewVerdict::Denied {
+            reason,
+            may_break_glass,
+        } => Ok(Opened::Denied {
+            reason,
+            may_break_glass,
+        }),
+    }
 }
 
 /// Children the actor may see, filtered in the query by the policy's scope; `query` narrows by
@@ -875,7 +985,7 @@ impl NewConcern {
     }
 }
 
-async fn involve<R: CaseRepo>(
+pub(crate) async fn involve<R: CaseRepo>(
     ctx: &Ctx,
     tx: &mut R,
     person_id: Uuid,

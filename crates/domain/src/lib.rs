@@ -4,6 +4,7 @@
 //! This crate is pure: no SQL, no HTTP, no async runtime. CI checks that it never depends on
 //! sqlx, axum or tokio.
 
+pub mod assessment;
 pub mod audit;
 pub mod authz;
 pub mod cases;
@@ -19,10 +20,12 @@ pub mod language;
 pub mod linkage;
 pub mod matching;
 pub mod person;
+pub mod plans;
 pub mod ports;
 pub mod postcode;
 pub mod profile;
 pub mod search;
+pub mod teams;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, FieldError, Result};

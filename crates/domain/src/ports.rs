@@ -390,3 +390,134 @@ pub trait ProfileRepo: Send {
         value: &str,
     ) -> impl Future<Output = Result<Vec<Person>>> + Send;
 }
+
+use crate::assessment::{Assessment, AssessmentLine, Framework};
+
+/// Risk assessment frameworks (versioned) and assessments.
+pub trait AssessmentRepo: Send {
+    /// The newest version, with its indicators.
+    fn latest_framework(&mut self) -> impl Future<Output = Result<Option<Framework>>> + Send;
+    fn get_framework(&mut self, id: Uuid)
+    -> impl Future<Output = Result<Option<Framework>>> + Send;
+    /// Every version, newest first, each with its indicators.
+    fn list_frameworks(&mut self) -> impl Future<Output = Result<Vec<Framework>>> + Send;
+    fn insert_framework(&mut self, f: &Framework) -> impl Future<Output = Result<()>> + Send;
+    /// The assessment with its answers.
+    fn insert_assessment(&mut self, a: &Assessment) -> impl Future<Output = Result<()>> + Send;
+    /// Store the status, sign-off and review date.
+    fn update_assessment(&mut self, a: &Assessment) -> impl Future<Output = Result<()>> + Send;
+    fn get_assessment(
+        &mut self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<Assessment>>> + Send;
+    /// A child's assessments with their answers, oldest first.
+    fn assessments_for(
+        &mut self,
+        person_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<Assessment>>> + Send;
+    /// Each child's newest signed-off assessment whose review is due by `by`, for children inside
+    /// `scope` (applied in SQL), soonest first; answers are not loaded.
+    fn reviews_due(
+        &mut self,
+        scope: &Scope,
+        by: time::Date,
+    ) -> impl Future<Output = Result<Vec<AssessmentLine>>> + Send;
+    /// Assessments awaiting sign-off for children inside `scope`, oldest first; answers are not
+    /// loaded.
+    fn awaiting_sign_off(
+        &mut self,
+        scope: &Scope,
+    ) -> impl Future<Output = Result<Vec<AssessmentLine>>> + Send;
+    /// The viewer's caseload: children inside `scope` allocated to the viewer or led by the
+    /// viewer's organisation, by name.
+    fn caseload(&mut self, scope: &Scope) -> impl Future<Output = Result<Vec<Person>>> + Send;
+}
+
+use crate::plans::{Plan, PlanAction, PlanMeeting, PlanReview};
+
+/// Risk management plans: the plan, its actions, meetings and reviews, and the work lists
+/// ("my actions", reviews due) with the viewer's scope applied in SQL.
+pub trait PlanRepo: Send {
+    fn insert_plan(&mut self, p: &Plan) -> impl Future<Output = Result<()>> + Send;
+    /// Store the review date, risk level, assessment link and closure.
+    fn update_plan(&mut self, p: &Plan) -> impl Future<Output = Result<()>> + Send;
+    fn get_plan(&mut self, id: Uuid) -> impl Future<Output = Result<Option<Plan>>> + Send;
+    /// A child's plans, newest first.
+    fn plans_for(&mut self, person_id: Uuid) -> impl Future<Output = Result<Vec<Plan>>> + Send;
+    fn insert_plan_action(&mut self, a: &PlanAction) -> impl Future<Output = Result<()>> + Send;
+    /// Store the status, outcome and times.
+    fn update_plan_action(&mut self, a: &PlanAction) -> impl Future<Output = Result<()>> + Send;
+    fn get_plan_action(
+        &mut self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<PlanAction>>> + Send;
+    /// A plan's actions, oldest first.
+    fn plan_actions(
+        &mut self,
+        plan_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<PlanAction>>> + Send;
+    fn insert_plan_meeting(&mut self, m: &PlanMeeting) -> impl Future<Output = Result<()>> + Send;
+    /// A plan's meetings, oldest first.
+    fn plan_meetings(
+        &mut self,
+        plan_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<PlanMeeting>>> + Send;
+    fn insert_plan_review(&mut self, r: &PlanReview) -> impl Future<Output = Result<()>> + Send;
+    /// A plan's reviews, oldest first.
+    fn plan_reviews(
+        &mut self,
+        plan_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<PlanReview>>> + Send;
+    /// Actions owned by `user_id`, or by `org_id` with no named person, on unmerged children
+    /// inside `scope`, each with the child: open ones first by due date, then the rest, newest
+    /// first; at most `limit`.
+    fn actions_for_owner(
+        &mut self,
+        scope: &Scope,
+        user_id: Uuid,
+        org_id: Uuid,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<(PlanAction, Person)>>> + Send;
+    /// Open plans of unmerged children inside `scope` whose next review is on or before `by`,
+    /// soonest first, each with the child; at most `limit`.
+    fn plans_due_for_review(
+        &mut self,
+        scope: &Scope,
+        by: time::Date,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<(Plan, Person)>>> + Send;
+}
+
+/// A team's work lists (`teams::team_work`): children allocated to any member of the team, and
+/// what hangs off them, each query also filtered by the viewer's scope.
+pub trait TeamRepo: Send {
+    /// Children with an open allocation to a member of `team_id`, inside `scope`: one row per
+    /// allocation, with the member's user id, ordered by the child's name.
+    fn team_caseload(
+        &mut self,
+        scope: &Scope,
+        team_id: Uuid,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<(Person, Uuid)>>> + Send;
+    /// Open actions on open plans named to a member of `team_id`, of children inside `scope`,
+    /// soonest due first.
+    fn team_actions(
+        &mut self,
+        scope: &Scope,
+        team_id: Uuid,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<(PlanAction, Person)>>> + Send;
+    /// Each team child's newest signed-off assessment whose review is due by `by`, inside `scope`.
+    fn team_reviews_due(
+        &mut self,
+        scope: &Scope,
+        team_id: Uuid,
+        by: time::Date,
+    ) -> impl Future<Output = Result<Vec<AssessmentLine>>> + Send;
+    /// Submitted assessments of team children, inside `scope`, oldest first.
+    fn team_awaiting_sign_off(
+        &mut self,
+        scope: &Scope,
+        team_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<AssessmentLine>>> + Send;
+}

@@ -12,7 +12,7 @@
 use crate::Ctx;
 use crate::audit::{Category, ChainKey, Outcome};
 use crate::authz::{self, Action, Actor, Decision, OrgType, Reason, RecordFacts};
-use crate::cases::{self, ChronologyEntry, event, record_refusal};
+use crate::cases::{self, event, record_refusal};
 use crate::error::{Error, FieldError, Result};
 use crate::identifiers::PersonIdentifier;
 use crate::person::{NewPerson, Person, PersonKind, text_enum};
@@ -420,42 +420,7 @@ async fn chronicle<R: CaseRepo>(
     if person.kind != PersonKind::Child {
         return Ok(());
     }
-    let now = ctx.clock.now();
-    tx.insert_chronology(&ChronologyEntry {
-        id: ctx.ids.new_id(),
-        person_id: person.id,
-        kind: kind.into(),
-        source_id,
-        org_id: actor.org_id,
-        event_at: now,
-        recorded_at: now,
-        summary,
-        marking: None,
-    })
-    .await
-}
-
-async fn audit_change<R: AuditLog>(
-    ctx: &Ctx,
-    tx: &mut R,
-    key: &ChainKey,
-    actor: &Actor,
-    action: &str,
-    person_id: Uuid,
-    detail: String,
-) -> Result<()> {
-    let mut e = event(
-        ctx,
-        actor,
-        Category::Alteration,
-        action,
-        Outcome::Success,
-        person_id,
-        "person",
-    );
-    e.detail = Some(detail);
-    tx.append(key, ctx.ids.new_id(), &e).await?;
-    Ok(())
+    cases::chronicle(ctx, tx, actor, person.id, kind, source_id, summary).await
 }
 
 /// Add an address to a person's record. A current address ends the one before it (moved out on
@@ -500,7 +465,7 @@ pub async fn add_address<R: PersonRepo + CaseRepo + ProfileRepo + AuditLog>(
         format!("A previous address in {} was recorded", address.town)
     };
     chronicle(ctx, tx, actor, &person, "address", address.id, summary).await?;
-    audit_change(
+    cases::audit_alteration(
         ctx,
         tx,
         key,
@@ -584,7 +549,7 @@ pub async fn set_school<R: PersonRepo + CaseRepo + ProfileRepo + IdentityRepo + 
         format!("Now attends {}", school.school_name),
     )
     .await?;
-    audit_change(
+    cases::audit_alteration(
         ctx,
         tx,
         key,
@@ -710,7 +675,7 @@ pub async fn add_relationship<R: PersonRepo + CaseRepo + ProfileRepo + AuditLog>
         ),
     )
     .await?;
-    audit_change(
+    cases::audit_alteration(
         ctx,
         tx,
         key,

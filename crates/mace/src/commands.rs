@@ -19,7 +19,7 @@ use tracing_subscriber::EnvFilter;
 
 const DEMO_MARKER: &str = "demo.loaded_at";
 
-fn init_logging(cfg: &Config) {
+pub(crate) fn init_logging(cfg: &Config) {
     let filter = EnvFilter::try_new(&cfg.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -47,7 +47,7 @@ pub async fn serve(file: Option<&Path>, o: &Overrides) -> Result<()> {
     let cfg = Config::load(file, o)?;
     init_logging(&cfg);
     let store = open_store(&cfg).await?;
-    let ctx = Ctx::system();
+    let ctx = crate::test_clock::serve_ctx();
     let audit_key = crate::keys::load_audit_key(&cfg.audit_key_path(), true)?;
     if cfg.demo {
         load_demo_once(&store, &ctx, &audit_key, cfg.demo_people, cfg.demo_seed).await?;
@@ -226,12 +226,25 @@ const DEMO_ACCOUNTS: &[DemoAccount] = &[
         role: Role::PartnershipAdmin,
     },
     DemoAccount {
+        email: "manager@partnership.demo.invalid",
+        name: "Ruth Bennett",
+        org: "Estuary Safeguarding Partnership",
+        role: Role::PartnershipManager,
+    },
+    DemoAccount {
         email: "privacy@partnership.demo.invalid",
         name: "Owen Price",
         org: "Estuary Safeguarding Partnership",
         role: Role::PrivacyOfficer,
     },
 ];
+
+/// The demo team: its organisation, name and members (so the manager's team work list shows).
+const DEMO_TEAM: (&str, &str, &[&str]) = (
+    "Estuary Children's Social Care",
+    "Exploitation team",
+    &["social.worker@csc.demo.invalid", "manager@csc.demo.invalid"],
+);
 
 /// Create the demo organisations and accounts, with their audit events.
 async fn load_demo_accounts(store: &Store, ctx: &Ctx, key: &ChainKey) -> Result<()> {
@@ -269,7 +282,19 @@ async fn load_demo_accounts(store: &Store, ctx: &Ctx, key: &ChainKey) -> Result<
                         roles: vec![a.role],
                         password_hash: Some(hash.clone()),
                     };
-                    admin::create_user(&ctx, tx, &key, &by, new).await?;
+                    let u = admin::create_user(&ctx, tx, &key, &by, new).await?;
+                    ids.insert(a.email, u.id);
+                }
+                let (org, name, members) = DEMO_TEAM;
+                let org_id = *ids
+                    .get(org)
+                    .ok_or_else(|| mace_domain::Error::store("demo organisation missing"))?;
+                let team = admin::create_team(&ctx, tx, &key, &by, org_id, name).await?;
+                for m in members {
+                    let user = *ids
+                        .get(m)
+                        .ok_or_else(|| mace_domain::Error::store("demo account missing"))?;
+                    admin::set_team(&ctx, tx, &key, &by, user, Some(team.id)).await?;
                 }
                 Ok(())
             })

@@ -185,6 +185,57 @@ async fn add_world(
     Ok(())
 }
 
+/// The demo child with an open risk management plan (given and family name).
+const PLAN_FOR: (&str, &str) = ("Jayden", "Okoye");
+
+/// An open plan for a demo child, agreed by the social worker, with an action for the school
+/// and one for the police (so the school's safeguarding lead has an action in "my actions").
+async fn add_plan(ctx: &Ctx, tx: &mut Tx, key: &ChainKey, child: Uuid) -> mace_domain::Result<()> {
+    use mace_domain::plans::{self, ActionInput, PlanInput, PlanSection, RiskLevel};
+    let sw = user(tx, "social.worker@csc.demo.invalid").await?;
+    let now = ctx.clock.now();
+    let actor = cases::load_actor(tx, &sw, Some(now), now).await?;
+    let today = now.date();
+    let plan = PlanInput {
+        risk_level: Some(RiskLevel::High),
+        lead_user_id: Some(sw.id),
+        agreed_on: Some(today),
+        next_review_on: Some(today + time::Duration::weeks(6)),
+        danger_statement: "Jayden is being criminally exploited by older people who collect him \
+                           from home; if nothing changes he is likely to go missing again and be \
+                           harmed."
+            .into(),
+        safety_goal: "Jayden is at home every night and attends school every day.".into(),
+    };
+    plans::create_plan(ctx, tx, key, &actor, child, &plan).await?;
+    let school = user(tx, "dsl@school.demo.invalid").await?.org_id;
+    let police = user(tx, "intel@police.demo.invalid").await?.org_id;
+    for (section, description, org, days) in [
+        (
+            PlanSection::Child,
+            "Daily check-in with a trusted adult at school, and follow up any absence the same day",
+            school,
+            14,
+        ),
+        (
+            PlanSection::Disruption,
+            "Identify the vehicle seen collecting Jayden and consider a Child Abduction Warning Notice",
+            police,
+            7,
+        ),
+    ] {
+        let action = ActionInput {
+            section: Some(section),
+            description: description.into(),
+            owner_org_id: Some(org),
+            owner_user_id: None,
+            due_on: Some(today + time::Duration::days(days)),
+        };
+        plans::add_action(ctx, tx, key, &actor, child, &action).await?;
+    }
+    Ok(())
+}
+
 /// Create the named demo children and their concerns.
 pub async fn load(store: &Store, ctx: &Ctx, key: &ChainKey) -> Result<()> {
     let people: Vec<(NewPerson, &'static DemoChild)> = CHILDREN
@@ -212,6 +263,14 @@ pub async fn load(store: &Store, ctx: &Ctx, key: &ChainKey) -> Result<()> {
                             ..NewConcern::default()
                         };
                         cases::raise_concern(&ctx, tx, &key, &actor, &[child.id], &concern).await?;
+                    }
+                    if (c.given, c.family) == PLAN_FOR {
+                        add_plan(&ctx, tx, &key, child.id).await?;
+                    }
+                    if c.recorded_by == "social.worker@csc.demo.invalid" {
+                        // Allocated to the social worker, so it is on their team's caseload
+                        // (`/work/team`). No service allocates yet, so this has no audit event.
+                        tx.allocate(child.id, by.id, now).await?;
                     }
                 }
                 Ok(())

@@ -8,13 +8,17 @@
 //!   serialization failures / busy), `Store::close()`.
 //! - `Tx` implements the domain ports (`mace_domain::ports::*`) and exposes no sqlx type.
 
+mod assessments;
 mod audit;
+pub mod backup;
 mod cases;
 mod identity;
 mod merges;
+mod plans;
 mod profile;
 mod repos;
 mod search;
+mod teams;
 mod tx;
 mod types;
 

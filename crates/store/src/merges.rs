@@ -37,8 +37,10 @@ const MERGE_STEPS: &[&str] = &[
     "UPDATE person_identifiers SET person_id = $2, merged_from = $1 WHERE person_id = $3",
     "UPDATE person_addresses SET person_id = $2, merged_from = $1 WHERE person_id = $3",
     "UPDATE person_schools SET person_id = $2, merged_from = $1 WHERE person_id = $3",
+    "UPDATE assessments SET person_id = $2, merged_from = $1 WHERE person_id = $3",
     "UPDATE relationships SET person_id = $2, merged_from = $1 WHERE person_id = $3",
     "UPDATE relationships SET related_id = $2, related_merged_from = $1 WHERE related_id = $3",
+    "UPDATE plans SET person_id = $2, merged_from = $1 WHERE person_id = $3",
     "INSERT INTO involvements (person_id, org_id, reason, is_lead, created_at, merged_from) \
      SELECT $2, org_id, reason, FALSE, created_at, $1 FROM involvements WHERE person_id = $3 \
      ON CONFLICT (person_id, org_id, reason) DO NOTHING",
@@ -60,8 +62,10 @@ const UNMERGE_MOVES: &[&str] = &[
     "UPDATE person_identifiers SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
     "UPDATE person_addresses SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
     "UPDATE person_schools SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
+    "UPDATE assessments SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
     "UPDATE relationships SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
     "UPDATE relationships SET related_id = $2, related_merged_from = NULL WHERE related_merged_from = $1",
+    "UPDATE plans SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
 ];
 
 /// Undoing a merge, copies removed: `$1` merge id.

@@ -38,16 +38,16 @@ impl MetaRepo for Tx {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct PersonRow {
-    id: Uuid,
-    kind: String,
-    given_name: String,
-    family_name: String,
-    date_of_birth: Option<Date>,
-    dob_approximate: bool,
-    gender: String,
-    postcode: Option<String>,
-    created_at: DbTime,
-    updated_at: DbTime,
+    pub(crate) id: Uuid,
+    pub(crate) kind: String,
+    pub(crate) given_name: String,
+    pub(crate) family_name: String,
+    pub(crate) date_of_birth: Option<Date>,
+    pub(crate) dob_approximate: bool,
+    pub(crate) gender: String,
+    pub(crate) postcode: Option<String>,
+    pub(crate) created_at: DbTime,
+    pub(crate) updated_at: DbTime,
 }
 
 impl TryFrom<PersonRow> for Person {

@@ -16,7 +16,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use mace_domain::audit::{Category, NewEvent, Outcome};
 use mace_domain::authz::{OrgType, Role};
 use mace_domain::identity::admin::{self, NewUser};
-use mace_domain::identity::model::{Email, Organisation, User, UserStatus};
+use mace_domain::identity::model::{Email, Organisation, Team, User, UserStatus};
 use mace_domain::identity::password;
 use mace_domain::ports::{AuditLog, IdentityRepo};
 use mace_domain::{Error, FieldError};
@@ -31,6 +31,8 @@ pub struct UserRow {
     pub name: String,
     pub email: String,
     pub org: String,
+    /// The team's name, or empty.
+    pub team: String,
     pub roles: String,
     pub status: &'static str,
     pub mfa: bool,
@@ -57,6 +59,8 @@ fn roles_text(u: &User) -> String {
 pub struct AdminPage {
     pub layout: Layout,
     pub orgs: Vec<(Organisation, usize)>,
+    /// Every team: the team, its organisation's name and its number of members.
+    pub teams: Vec<(Team, String, usize)>,
     /// The children's social care front door, if set.
     pub front_door: Option<Uuid>,
     pub users: Vec<UserRow>,
@@ -81,10 +85,9 @@ impl AdminPage {
 }
 
 /// Everything the administrator's pages list, read as an administrator (and audited).
-async fn directory(
-    state: &AppState,
-    auth: &Auth,
-) -> Result<(Vec<Organisation>, Vec<User>, Option<Uuid>), WebError> {
+type Directory = (Vec<Organisation>, Vec<User>, Option<Uuid>, Vec<Team>);
+
+async fn directory(state: &AppState, auth: &Auth) -> Result<Directory, WebError> {
     as_user(state, auth, true, move |tx, ctx, key, actor| {
         Box::pin(async move {
             admin::may_administer(&actor)?;
@@ -102,7 +105,11 @@ async fn directory(
             };
             tx.append(&key, ctx.ids.new_id(), &e).await?;
             let front_door = mace_domain::cases::front_door(tx).await?;
-            Ok((orgs, users, front_door))
+            let mut teams = Vec::new();
+            for o in &orgs {
+                teams.extend(tx.list_teams(o.id).await?);
+            }
+            Ok((orgs, users, front_door, teams))
         })
     })
     .await
@@ -115,8 +122,17 @@ async fn render_index(
     form: FormState,
     notice: Option<&'static str>,
 ) -> Result<String, WebError> {
-    let (orgs, users, front_door) = directory(state, auth).await?;
+    let (orgs, users, front_door, teams) = directory(state, auth).await?;
     let names: HashMap<Uuid, String> = orgs.iter().map(|o| (o.id, o.name.clone())).collect();
+    let team_names: HashMap<Uuid, String> = teams.iter().map(|t| (t.id, t.name.clone())).collect();
+    let teams = teams
+        .into_iter()
+        .map(|t| {
+            let n = users.iter().filter(|u| u.team_id == Some(t.id)).count();
+            let org = names.get(&t.org_id).cloned().unwrap_or_default();
+            (t, org, n)
+        })
+        .collect();
     let orgs = orgs
         .into_iter()
         .map(|o| {
@@ -131,6 +147,10 @@ async fn render_index(
             name: u.display_name.clone(),
             email: u.email.as_str().to_string(),
             org: names.get(&u.org_id).cloned().unwrap_or_default(),
+            team: u
+                .team_id
+                .and_then(|t| team_names.get(&t).cloned())
+                .unwrap_or_default(),
             roles: roles_text(u),
             status: status_label(u.status),
             mfa: u.mfa_enrolled(),
@@ -144,6 +164,7 @@ async fn render_index(
     Ok(AdminPage {
         layout: Layout::from_ctx(state, ctx, title),
         orgs,
+        teams,
         front_door,
         users,
         form,
@@ -168,6 +189,7 @@ pub(crate) async fn index(
         Some("org") => Some("The organisation has been added."),
         Some("user") => Some("The account has been changed."),
         Some("front_door") => Some("The children's social care front door has been set."),
+        Some("team") => Some("The team has been added."),
         _ => None,
     };
     Ok(Html(render_index(&state, ctx, &auth, FormState::default(), notice).await?).into_response())
@@ -291,6 +313,10 @@ pub struct UserPage {
     /// `None` for a new account.
     pub user: Option<UserRow>,
     pub orgs: Vec<Organisation>,
+    /// Teams of the user's organisation (empty for a new account).
+    pub teams: Vec<Team>,
+    /// The user's team, if any.
+    pub team_id: Option<Uuid>,
     pub form: FormState,
     pub csrf: String,
     /// The temporary password of an account just created, shown once.
@@ -367,7 +393,16 @@ async fn render_user(
     form: FormState,
     created: Option<String>,
 ) -> Result<String, WebError> {
-    let (orgs, _, _) = directory(state, auth).await?;
+    let (orgs, _, _, all_teams) = directory(state, auth).await?;
+    let teams: Vec<Team> = all_teams
+        .into_iter()
+        .filter(|t| user.is_some_and(|u| u.org_id == t.org_id))
+        .collect();
+    let team_name = user
+        .and_then(|u| u.team_id)
+        .and_then(|id| teams.iter().find(|t| t.id == id))
+        .map(|t| t.name.clone())
+        .unwrap_or_default();
     let names: HashMap<Uuid, String> = orgs.iter().map(|o| (o.id, o.name.clone())).collect();
     let title = match (user, form.has_errors()) {
         (None, false) => "Add a user".to_string(),
@@ -384,11 +419,14 @@ async fn render_user(
             name: u.display_name.clone(),
             email: u.email.as_str().to_string(),
             org: names.get(&u.org_id).cloned().unwrap_or_default(),
+            team: team_name.clone(),
             roles: roles_text(u),
             status: status_label(u.status),
             mfa: u.mfa_enrolled(),
         }),
         orgs,
+        team_id: user.and_then(|u| u.team_id),
+        teams,
         form,
         csrf: auth.session.csrf_secret.clone(),
         created,
@@ -577,6 +615,113 @@ pub(crate) async fn set_status(
     })
     .await?;
     Ok(Redirect::to("/admin?done=user").into_response())
+}
+
+// --- teams ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+pub struct TeamForm {
+    #[serde(default)]
+    pub team_name: String,
+    #[serde(default)]
+    pub team_org_id: String,
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
+/// Add a team to an organisation (audited `team.create`).
+pub(crate) async fn create_team(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    SignedIn(auth): SignedIn,
+    Form(f): Form<TeamForm>,
+) -> Result<Response, WebError> {
+    auth.check_csrf(&f.csrf_token)?;
+    let mut form = FormState::default();
+    form.values.insert("team_name".into(), f.team_name.clone());
+    form.values
+        .insert("team_org_id".into(), f.team_org_id.clone());
+    let Ok(org_id) = Uuid::parse_str(f.team_org_id.trim()) else {
+        form.errors
+            .push(FieldError::new("team_org_id", "Choose an organisation"));
+        let html = render_index(&state, ctx, &auth, form, None).await?;
+        return Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html));
+    };
+    let name = f.team_name.clone();
+    let made = as_user(&state, &auth, true, move |tx, ctx, key, actor| {
+        let name = name.clone();
+        Box::pin(async move {
+            let by = admin::may_administer(&actor)?;
+            admin::create_team(&ctx, tx, &key, &by, org_id, &name).await
+        })
+    })
+    .await;
+    match made {
+        Ok(_) => Ok(Redirect::to("/admin?done=team").into_response()),
+        Err(WebError::Domain(Error::Validation(errs))) => {
+            form.errors.extend(errs);
+            let html = render_index(&state, ctx, &auth, form, None).await?;
+            Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html))
+        }
+        Err(WebError::Domain(Error::Conflict(msg))) => {
+            form.errors.push(FieldError::new("team_name", msg));
+            let html = render_index(&state, ctx, &auth, form, None).await?;
+            Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserTeamForm {
+    /// A team's id, or empty for none.
+    #[serde(default)]
+    pub team_id: String,
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
+/// Put a user in a team of their organisation, or take them out (audited `user.team`).
+pub(crate) async fn set_team(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    SignedIn(auth): SignedIn,
+    Path(id): Path<Uuid>,
+    Form(f): Form<UserTeamForm>,
+) -> Result<Response, WebError> {
+    auth.check_csrf(&f.csrf_token)?;
+    let chosen = f.team_id.trim();
+    let team = if chosen.is_empty() {
+        Ok(None)
+    } else {
+        Uuid::parse_str(chosen).map(Some)
+    };
+    let done = match team {
+        Ok(team) => {
+            as_user(&state, &auth, true, move |tx, ctx, key, actor| {
+                Box::pin(async move {
+                    let by = admin::may_administer(&actor)?;
+                    admin::set_team(&ctx, tx, &key, &by, id, team).await
+                })
+            })
+            .await
+        }
+        Err(_) => Err(WebError::Domain(Error::validation(
+            "team_id",
+            "Choose a team of the person's own organisation",
+        ))),
+    };
+    match done {
+        Ok(_) => Ok(Redirect::to("/admin?done=user").into_response()),
+        Err(WebError::Domain(Error::Validation(errs))) => {
+            let u = load_user(&state, &auth, id).await?;
+            let mut form = with_roles(&u);
+            form.errors = errs;
+            let html = render_user(&state, ctx, &auth, Some(&u), form, None).await?;
+            Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Pages a user with a temporary password may still reach before changing it.

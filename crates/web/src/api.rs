@@ -37,7 +37,14 @@ pub struct StatusResponse {
           crate::duplicates::api_unmerge, crate::chronology::api_add, crate::search::api,
           crate::identifiers::api_add, crate::people::api_person, crate::people::api_add_address,
           crate::people::api_set_school, crate::people::api_add_relationship,
-          crate::people::api_find_related),
+          crate::people::api_find_related, crate::people::api_find_child,
+          crate::people::api_create_child, crate::plans::api_get, crate::plans::api_create,
+          crate::plans::api_add_action, crate::plans::api_update_action, crate::plans::api_add_meeting,
+          crate::plans::api_add_review, crate::plans::api_close, crate::plans::api_work, crate::assessments::api_framework,
+          crate::assessments::api_add_indicator, crate::assessments::api_change_settings,
+          crate::assessments::api_retire_indicator, crate::assessments::api_submit,
+          crate::assessments::api_trajectory, crate::assessments::api_view,
+          crate::assessments::api_sign_off, crate::assessments::api_work, crate::teams::api_work),
     components(schemas(StatusResponse, ErrorBody, ErrorDetail, ErrorCode, FieldErrorDto,
                        crate::tokens::MeResponse, crate::tokens::TokenInfo,
                        crate::cases_api::ChildDto, crate::cases_api::ChildrenDto,
@@ -53,12 +60,27 @@ pub struct StatusResponse {
                        crate::people::AddressDto, crate::people::SchoolDto, crate::people::LinkDto,
                        crate::people::PersonDto, crate::people::NewRelatedPersonDto,
                        crate::people::NewRelationshipDto, crate::people::RelatedSearchDto,
-                       crate::people::MatchDto)),
+                       crate::people::MatchDto, crate::people::ChildFindDto,
+                       crate::people::NewChildDto, crate::plans::PlanDto, crate::plans::PlanActionDto,
+                       crate::plans::PlanMeetingDto, crate::plans::PlanReviewDto,
+                       crate::plans::ChildPlansDto, crate::plans::NewPlanDto,
+                       crate::plans::NewPlanActionDto, crate::plans::PlanActionUpdateDto,
+                       crate::plans::NewPlanMeetingDto, crate::plans::NewPlanReviewDto,
+                       crate::plans::ClosePlanDto, crate::plans::WorkActionDto,
+                       crate::plans::ReviewDueDto, crate::plans::WorkActionsDto, crate::assessments::AnswerDto,
+                       crate::assessments::NewAssessmentDto, crate::assessments::AssessmentDto,
+                       crate::assessments::IndicatorDto, crate::assessments::FrameworkDto,
+                       crate::assessments::NewIndicatorDto, crate::assessments::SettingsDto, crate::assessments::TrajectoryDto,
+                       crate::assessments::WorkLineDto, crate::assessments::WorkDto,
+                       crate::teams::TeamWorkDto, crate::teams::TeamMemberDto,
+                       crate::teams::TeamCaseDto, crate::teams::TeamActionDto)),
     modifiers(&BearerAuth),
     tags((name = "meta", description = "About the service itself"),
          (name = "identity", description = "Who is calling"),
          (name = "children", description = "Children's records the caller may see"),
-         (name = "concerns", description = "Raising and reading concerns"))
+         (name = "concerns", description = "Raising and reading concerns"),
+         (name = "plans", description = "Risk management plans, their actions and the work list"),
+         (name = "assessments", description = "Risk assessments, the framework and work lists"))
 )]
 struct ApiDoc;
 
@@ -96,7 +118,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/status", get(status))
         .route("/openapi.json", get(openapi_json))
         .route("/me", get(crate::tokens::me))
-        .route("/children", get(crate::cases_api::list))
+        .route(
+            "/children",
+            get(crate::cases_api::list).post(crate::people::api_create_child),
+        )
         .route(
             "/children/search",
             axum::routing::post(crate::cases_api::search),
@@ -106,7 +131,60 @@ pub(crate) fn routes() -> Router<AppState> {
             "/children/{id}/identifiers",
             axum::routing::post(crate::identifiers::api_add),
         )
+        .route(
+            "/children/{id}/plan",
+            get(crate::plans::api_get).post(crate::plans::api_create),
+        )
+        .route(
+            "/children/{id}/plan/actions",
+            axum::routing::post(crate::plans::api_add_action),
+        )
+        .route(
+            "/children/{id}/plan/meetings",
+            axum::routing::post(crate::plans::api_add_meeting),
+        )
+        .route(
+            "/children/{id}/plan/reviews",
+            axum::routing::post(crate::plans::api_add_review),
+        )
+        .route(
+            "/children/{id}/plan/close",
+            axum::routing::post(crate::plans::api_close),
+        )
+        .route(
+            "/plan-actions/{id}",
+            axum::routing::patch(crate::plans::api_update_action),
+        )
+        .route("/work/actions", get(crate::plans::api_work))
         .route("/people/{id}", get(crate::people::api_person))
+        .route(
+            "/children/find",
+            axum::routing::post(crate::people::api_find_child),
+        )
+        .route("/framework", get(crate::assessments::api_framework))
+        .route(
+            "/framework/indicators",
+            axum::routing::post(crate::assessments::api_add_indicator),
+        )
+        .route(
+            "/framework/indicators/{code}",
+            axum::routing::delete(crate::assessments::api_retire_indicator),
+        )
+        .route(
+            "/framework/settings",
+            axum::routing::put(crate::assessments::api_change_settings),
+        )
+        .route(
+            "/children/{id}/assessments",
+            get(crate::assessments::api_trajectory).post(crate::assessments::api_submit),
+        )
+        .route("/assessments/{id}", get(crate::assessments::api_view))
+        .route(
+            "/assessments/{id}/sign-off",
+            axum::routing::post(crate::assessments::api_sign_off),
+        )
+        .route("/work", get(crate::assessments::api_work))
+        .route("/work/team", get(crate::teams::api_work))
         .route(
             "/people/{id}/identifiers",
             axum::routing::post(crate::identifiers::api_add),

@@ -204,14 +204,36 @@ pub(crate) async fn children_search(
     children_page(&state, ctx, &auth, f.q).await
 }
 
+/// The chronology's kinds of entry, as stored and as shown. Modules that write to the chronology
+/// add their kinds here.
+const KINDS: &[(&str, &str)] = &[
+    ("concern", "Concern"),
+    ("triage", "Triage decision"),
+    ("merge", "Record merge"),
+    ("addendum", "Correction"),
+    ("address", "Address"),
+    ("school", "School"),
+    ("relationship", "Person in the child's life"),
+    ("assessment", "Risk assessment"),
+    ("plan", "Risk management plan"),
+    ("plan_action", "Plan action"),
+    ("plan_meeting", "Plan meeting"),
+    ("plan_review", "Plan review"),
+];
+
+/// The stored kind as a static code (`other` for a kind this build does not know).
+pub(crate) fn kind_code(kind: &str) -> &'static str {
+    KINDS
+        .iter()
+        .find(|(code, _)| *code == kind)
+        .map_or("other", |(code, _)| code)
+}
+
 pub(crate) fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "concern" => "Concern",
-        "triage" => "Triage decision",
-        "merge" => "Record merge",
-        "addendum" => "Correction",
-        _ => "Other",
-    }
+    KINDS
+        .iter()
+        .find(|(code, _)| *code == kind)
+        .map_or("Other", |(_, label)| label)
 }
 
 #[derive(Template)]
@@ -315,7 +337,13 @@ pub struct RecordQuery {
 }
 
 enum Record {
-    Open(Box<Opened>, Vec<Organisation>, Actor, Vec<PersonMerge>),
+    Open(
+        Box<Opened>,
+        Vec<Organisation>,
+        Actor,
+        Vec<PersonMerge>,
+        Box<mace_domain::profile::Profile>,
+    ),
     Merged(Uuid),
     Denied(Reason, bool),
 }
@@ -327,25 +355,45 @@ pub(crate) async fn record(
     Path(id): Path<Uuid>,
     Query(q): Query<RecordQuery>,
 ) -> Result<Response, WebError> {
-    let got = as_user(&state, &auth, true, move |tx, ctx, key, actor| {
-        Box::pin(async move {
-            match cases::open_record(&ctx, tx, &key, &actor, id).await? {
-                Opened::Denied {
-                    reason,
-                    may_break_glass,
-                } => Ok(Record::Denied(reason, may_break_glass)),
-                Opened::Merged { into } => Ok(Record::Merged(into)),
-                open => Ok(Record::Open(
-                    Box::new(open),
-                    tx.list_orgs().await?,
-                    actor,
-                    tx.merges_into(id).await?,
-                )),
-            }
-        })
+    // Decide and audit in a short write; read on the reader pool, so page views do not queue
+    // on the single writer while they read (the read decides again, and appends nothing).
+    let verdict = as_user(&state, &auth, true, move |tx, ctx, key, actor| {
+        Box::pin(async move { cases::authorize_view(&ctx, tx, &key, &actor, id).await })
     })
     .await?;
-    let (opened, orgs, actor, merges) = match got {
+    let got = match verdict {
+        cases::ViewVerdict::Denied {
+            reason,
+            may_break_glass,
+        } => Record::Denied(reason, may_break_glass),
+        cases::ViewVerdict::Merged { into } => Record::Merged(into),
+        cases::ViewVerdict::Allowed => {
+            as_user(&state, &auth, false, move |tx, ctx, _key, actor| {
+                Box::pin(async move {
+                    match cases::load_record(&ctx, tx, &actor, id).await? {
+                        Opened::Denied {
+                            reason,
+                            may_break_glass,
+                        } => Ok(Record::Denied(reason, may_break_glass)),
+                        Opened::Merged { into } => Ok(Record::Merged(into)),
+                        open => {
+                            let profile =
+                                mace_domain::profile::profile(&ctx, tx, &actor, id).await?;
+                            Ok(Record::Open(
+                                Box::new(open),
+                                tx.list_orgs().await?,
+                                actor,
+                                tx.merges_into(id).await?,
+                                Box::new(profile),
+                            ))
+                        }
+                    }
+                })
+            })
+            .await?
+        }
+    };
+    let (opened, orgs, actor, merges, profile) = match got {
         Record::Denied(reason, may_break_glass) => {
             let page = RefusedPage {
                 layout: Layout::from_ctx(&state, ctx, "You cannot see this record"),
@@ -358,7 +406,7 @@ pub(crate) async fn record(
         Record::Merged(into) => {
             return Ok(Redirect::to(&format!("/children/{into}")).into_response());
         }
-        Record::Open(o, orgs, actor, merges) => (o, orgs, actor, merges),
+        Record::Open(o, orgs, actor, merges, profile) => (o, orgs, actor, merges, profile),
     };
     let Opened::Allowed {
         person,
@@ -380,12 +428,7 @@ pub(crate) async fn record(
     for e in chronology.iter().filter(|e| e.kind != cases::ADDENDUM_KIND) {
         let k = kind_label(&e.kind);
         if !kinds.iter().any(|(code, _, _)| *code == e.kind) {
-            let code = match e.kind.as_str() {
-                "concern" => "concern",
-                "triage" => "triage",
-                "merge" => "merge",
-                _ => "other",
-            };
+            let code = kind_code(&e.kind);
             kinds.push((code, k, q.kind.as_deref() == Some(code)));
         }
         if !agencies.iter().any(|(a, _, _)| *a == e.org_id) {
@@ -454,7 +497,7 @@ pub(crate) async fn record(
             None
         },
         merges: crate::duplicates::merge_lines(&merges),
-        profile: crate::people::child_profile(&state, &auth, id).await?,
+        profile: crate::people::view(&profile),
         is_child: true,
     };
     Ok(Html(page.render()?).into_response())
@@ -1058,33 +1101,38 @@ pub(crate) async fn new_child(
 
 /// A language suggestion as shown: which field, the words, why, and what to write instead.
 pub struct WordingRow {
-    pub field: &'static str,
+    pub field: String,
     pub found: String,
     pub why: &'static str,
     pub instead: &'static str,
 }
 
+/// The language suggestions for some free text, field by field (label, text).
+pub fn wording_of<'a>(fields: impl IntoIterator<Item = (String, &'a str)>) -> Vec<WordingRow> {
+    fields
+        .into_iter()
+        .flat_map(|(field, text)| {
+            mace_domain::language::check(text)
+                .into_iter()
+                .map(move |s| WordingRow {
+                    field: field.clone(),
+                    found: s.found,
+                    why: s.why,
+                    instead: s.instead,
+                })
+        })
+        .collect()
+}
+
 /// The language suggestions for a concern's free text.
 pub fn wording(c: &Concern) -> Vec<WordingRow> {
-    [
-        ("What was seen or heard", &c.narrative),
-        ("The child's own words", &c.child_words),
-        ("Who else was there", &c.others_present),
-        ("What has been done", &c.actions_taken),
-        ("Where", &c.location),
-    ]
-    .into_iter()
-    .flat_map(|(field, text)| {
-        mace_domain::language::check(text)
-            .into_iter()
-            .map(move |s| WordingRow {
-                field,
-                found: s.found,
-                why: s.why,
-                instead: s.instead,
-            })
-    })
-    .collect()
+    wording_of([
+        ("What was seen or heard".to_string(), c.narrative.as_str()),
+        ("The child's own words".to_string(), &c.child_words),
+        ("Who else was there".to_string(), &c.others_present),
+        ("What has been done".to_string(), &c.actions_taken),
+        ("Where".to_string(), &c.location),
+    ])
 }
 
 #[derive(Template)]

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod assessments;
 pub mod assets;
 pub mod auth;
 pub mod cases;
@@ -21,8 +22,11 @@ mod health;
 pub mod identifiers;
 mod middleware;
 pub mod pages;
+mod pdf;
 pub mod people;
+pub mod plans;
 pub mod search;
+pub mod teams;
 pub mod tokens;
 
 pub use api::openapi;
@@ -141,6 +145,58 @@ fn routes(state: &AppState) -> Router<AppState> {
             "/children/{id}/related/find",
             axum::routing::post(people::related_find),
         )
+        .route("/children/{id}/assessments", get(assessments::trajectory))
+        .route(
+            "/children/{id}/assessments/new",
+            get(assessments::new_form).post(assessments::submit),
+        )
+        .route("/assessments/{id}", get(assessments::view))
+        .route(
+            "/assessments/{id}/sign-off",
+            axum::routing::post(assessments::sign_off),
+        )
+        .route("/framework", get(assessments::framework))
+        .route(
+            "/framework/indicators",
+            axum::routing::post(assessments::add_indicator),
+        )
+        .route(
+            "/framework/indicators/{code}/retire",
+            axum::routing::post(assessments::retire_indicator),
+        )
+        .route(
+            "/framework/settings",
+            axum::routing::post(assessments::change_settings),
+        )
+        .route("/work", get(assessments::work))
+        .route("/children/{id}/plan", get(plans::plan))
+        .route("/children/{id}/plan.pdf", get(plans::pdf))
+        .route(
+            "/children/{id}/plan/new",
+            get(plans::plan_form).post(plans::plan_create),
+        )
+        .route(
+            "/children/{id}/plan/actions",
+            get(plans::action_form).post(plans::action_add),
+        )
+        .route(
+            "/children/{id}/plan/meetings",
+            get(plans::meeting_form).post(plans::meeting_add),
+        )
+        .route(
+            "/children/{id}/plan/reviews",
+            get(plans::review_form).post(plans::review_add),
+        )
+        .route(
+            "/children/{id}/plan/close",
+            get(plans::close_form).post(plans::close),
+        )
+        .route(
+            "/plan-actions/{id}",
+            get(plans::update_form).post(plans::update),
+        )
+        .route("/work/actions", get(plans::work_actions))
+        .route("/work/team", get(teams::page))
         .route("/people/{id}", get(people::person))
         .route(
             "/people/{id}/addresses",
@@ -181,6 +237,11 @@ fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/admin/users/{id}/status",
             axum::routing::post(admin::set_status),
+        )
+        .route("/admin/teams", axum::routing::post(admin::create_team))
+        .route(
+            "/admin/users/{id}/team",
+            axum::routing::post(admin::set_team),
         )
         .route("/search", get(search::form).post(search::run))
         .route("/concerns", get(cases::concerns))

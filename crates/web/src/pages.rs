@@ -83,6 +83,7 @@ impl Layout {
                 use mace_domain::authz::Role;
                 let roles = &a.user.roles;
                 if roles.iter().any(|r| r.reads_case_data()) {
+                    items.push(("/work", "Your work"));
                     items.push(("/children", "Children"));
                 }
                 items.push(("/concerns", "Concerns"));
@@ -92,6 +93,9 @@ impl Layout {
                 }
                 if roles.contains(&Role::PartnershipAdmin) {
                     items.push(("/admin", "Administration"));
+                }
+                if roles.contains(&Role::PartnershipManager) {
+                    items.push(("/framework", "Risk framework"));
                 }
                 items.push(("/account", "Your account"));
                 items.push(("/sign-out", "Sign out"));

@@ -126,19 +126,6 @@ pub(crate) fn view(p: &Profile) -> ProfileView {
     }
 }
 
-/// The profile of a child's record the viewer has just opened.
-pub(crate) async fn child_profile(
-    state: &AppState,
-    auth: &Auth,
-    id: Uuid,
-) -> Result<ProfileView, WebError> {
-    let p = as_user(state, auth, false, move |tx, ctx, _key, actor| {
-        Box::pin(async move { profile::profile(&ctx, tx, &actor, id).await })
-    })
-    .await?;
-    Ok(view(&p))
-}
-
 // --- an adult's record ----------------------------------------------------------------------------
 
 #[derive(Template)]
@@ -1193,15 +1180,138 @@ pub(crate) async fn api_find_related(
         ..Probe::default()
     };
     let found = find_related(&state, &c.user, None, kind, probe).await?;
-    let out: Vec<MatchDto> = found
-        .iter()
-        .map(|m| MatchDto {
-            person_id: m.person.id,
-            name: name(&m.person),
-            date_of_birth: m.person.date_of_birth.map(iso),
-            score: m.score,
-            reasons: m.reasons.clone(),
-        })
-        .collect();
+    let out: Vec<MatchDto> = found.iter().map(match_dto).collect();
     Ok(json_response(StatusCode::OK, &out))
+}
+
+/// What is known of a child to find their record before creating one.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ChildFindDto {
+    #[serde(default)]
+    pub given_name: String,
+    #[serde(default)]
+    pub family_name: String,
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    pub date_of_birth: Option<String>,
+    /// Where the child lives or lived.
+    #[serde(default)]
+    pub postcode: Option<String>,
+    /// An NHS number, unique pupil number or UK phone number.
+    #[serde(default)]
+    pub identifier: Option<String>,
+}
+
+/// Search before create: children across the partnership who may be the one described, best
+/// first, with scores and reasons (only what identifies a child). Audited with the count.
+#[utoipa::path(post, path = "/api/v1/children/find", tag = "children",
+    security(("bearer" = [])),
+    request_body(content = ChildFindDto, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Possible matches, best first", body = Vec<MatchDto>, content_type = "application/json"),
+        (status = 422, description = "No name, or something not valid", body = crate::error::ErrorBody, content_type = "application/json"),
+    ))]
+pub(crate) async fn api_find_child(
+    State(state): State<AppState>,
+    ApiCaller(c): ApiCaller,
+    Json(body): Json<ChildFindDto>,
+) -> Result<Response, WebError> {
+    let blank = |s: &Option<String>| {
+        s.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let probe = Probe {
+        given_name: body.given_name.trim().to_string(),
+        family_name: body.family_name.trim().to_string(),
+        date_of_birth: parse_iso("date_of_birth", body.date_of_birth.as_deref())?,
+        postcode: blank(&body.postcode)
+            .map(|p| Postcode::parse(&p).map_err(|e| Error::Validation(vec![e])))
+            .transpose()?,
+        identifier: blank(&body.identifier)
+            .map(|i| mace_domain::identifiers::recognise(&i))
+            .transpose()?,
+    };
+    let found = with_actor(&state, &c.user, None, true, move |tx, ctx, key, actor| {
+        let probe = probe.clone();
+        Box::pin(async move { cases::find_children(&ctx, tx, &key, &actor, &probe).await })
+    })
+    .await?;
+    let out: Vec<MatchDto> = found.iter().map(match_dto).collect();
+    Ok(json_response(StatusCode::OK, &out))
+}
+
+fn match_dto(m: &Candidate) -> MatchDto {
+    MatchDto {
+        person_id: m.person.id,
+        name: name(&m.person),
+        date_of_birth: m.person.date_of_birth.map(iso),
+        score: m.score,
+        reasons: m.reasons.clone(),
+    }
+}
+
+/// A child's record to create (after search before create).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewChildDto {
+    pub given_name: String,
+    pub family_name: String,
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    pub date_of_birth: Option<String>,
+    #[serde(default)]
+    pub dob_approximate: bool,
+    /// `female`, `male`, `non_binary`, `not_known` (the default) or `not_stated`.
+    #[serde(default)]
+    pub gender: Option<String>,
+    #[serde(default)]
+    pub postcode: Option<String>,
+}
+
+/// Create a child's record; the caller's organisation becomes involved (the lead if nobody
+/// else is). Search first with `/api/v1/children/find`.
+#[utoipa::path(post, path = "/api/v1/children", tag = "children",
+    security(("bearer" = [])),
+    request_body(content = NewChildDto, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = crate::cases_api::ChildDto, content_type = "application/json"),
+        (status = 403, description = "The caller's role does not create records", body = crate::error::ErrorBody, content_type = "application/json"),
+        (status = 422, description = "Missing or not valid", body = crate::error::ErrorBody, content_type = "application/json"),
+    ))]
+pub(crate) async fn api_create_child(
+    State(state): State<AppState>,
+    ApiCaller(c): ApiCaller,
+    Json(body): Json<NewChildDto>,
+) -> Result<Response, WebError> {
+    let new = NewPerson {
+        kind: PersonKind::Child,
+        given_name: PersonName::parse("given_name", &body.given_name)
+            .map_err(|e| Error::Validation(vec![e]))?,
+        family_name: PersonName::parse("family_name", &body.family_name)
+            .map_err(|e| Error::Validation(vec![e]))?,
+        date_of_birth: parse_iso("date_of_birth", body.date_of_birth.as_deref())?,
+        dob_approximate: body.dob_approximate,
+        gender: match body.gender.as_deref() {
+            None => Gender::NotKnown,
+            Some(g) => Gender::parse(g)
+                .ok_or_else(|| Error::validation("gender", "Not a gender mace knows"))?,
+        },
+        postcode: body
+            .postcode
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| Postcode::parse(p).map_err(|e| Error::Validation(vec![e])))
+            .transpose()?,
+    };
+    let person = with_actor(&state, &c.user, None, true, move |tx, ctx, key, actor| {
+        let new = new.clone();
+        Box::pin(async move { cases::create_child(&ctx, tx, &key, &actor, new).await })
+    })
+    .await?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &crate::cases_api::ChildDto::from(&person),
+    ))
 }

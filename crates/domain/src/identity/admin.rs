@@ -5,7 +5,7 @@ use crate::Ctx;
 use crate::audit::{Category, ChainKey, NewEvent, Outcome};
 use crate::authz::{OrgType, Role};
 use crate::error::{Error, FieldError, Result};
-use crate::identity::model::{Email, Organisation, User, UserStatus};
+use crate::identity::model::{Email, Organisation, Team, User, UserStatus};
 use crate::ports::{AuditLog, IdentityRepo};
 use uuid::Uuid;
 
@@ -289,4 +289,83 @@ pub async fn set_front_door<R: IdentityRepo + crate::ports::MetaRepo + AuditLog>
     )
     .await?;
     Ok(())
+}
+
+/// Create a team within an organisation; its name is unique within the organisation (compared
+/// without regard to case).
+pub async fn create_team<R: IdentityRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    by: &AdminActor,
+    org_id: Uuid,
+    name: &str,
+) -> Result<Team> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(Error::validation(
+            "team_name",
+            "Enter the team's name (100 characters or fewer)",
+        ));
+    }
+    if tx.get_org(org_id).await?.is_none() {
+        return Err(Error::validation("team_org_id", "Choose an organisation"));
+    }
+    let folded = name.to_lowercase();
+    if tx
+        .list_teams(org_id)
+        .await?
+        .iter()
+        .any(|t| t.name.to_lowercase() == folded)
+    {
+        return Err(Error::Conflict(
+            "that organisation already has a team with that name".into(),
+        ));
+    }
+    let team = Team {
+        id: ctx.ids.new_id(),
+        org_id,
+        name: name.to_string(),
+        created_at: ctx.clock.now(),
+    };
+    tx.insert_team(&team).await.map_err(|e| match e {
+        Error::Conflict(_) => {
+            Error::Conflict("that organisation already has a team with that name".into())
+        }
+        other => other,
+    })?;
+    let mut e = event(ctx, by, "team.create", "team", team.id);
+    e.detail = Some(format!("{{\"org\":\"{org_id}\"}}"));
+    tx.append(key, ctx.ids.new_id(), &e).await?;
+    Ok(team)
+}
+
+/// Put a user in a team of their own organisation, or take them out of any (`None`).
+pub async fn set_team<R: IdentityRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    by: &AdminActor,
+    user_id: Uuid,
+    team_id: Option<Uuid>,
+) -> Result<User> {
+    let mut user = tx.get_user(user_id).await?.ok_or(Error::NotFound)?;
+    if let Some(t) = team_id
+        && !tx.list_teams(user.org_id).await?.iter().any(|x| x.id == t)
+    {
+        return Err(Error::validation(
+            "team_id",
+            "Choose a team of the person's own organisation",
+        ));
+    }
+    user.team_id = team_id;
+    user.updated_at = ctx.clock.now();
+    tx.update_user(&user).await?;
+    let mut e = event(ctx, by, "user.team", "user", user.id);
+    e.detail = Some(match team_id {
+        Some(t) => format!("{{\"team\":\"{t}\"}}"),
+        None => "{\"team\":null}".into(),
+    });
+    tx.append(key, ctx.ids.new_id(), &e).await?;
+    Ok(user)
 }

@@ -8,6 +8,7 @@
     clippy::zombie_processes
 )] // test code: failing loudly is the point
 
+mod assessments;
 mod audit;
 mod cases;
 mod contract;
@@ -15,4 +16,6 @@ mod identity;
 mod merges;
 mod open;
 mod parity;
+mod plans;
 mod profile;
+mod teams;

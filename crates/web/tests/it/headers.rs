@@ -218,7 +218,7 @@ async fn trace_and_unknown_methods_get_405_and_probe_paths_404() {
 #[tokio::test]
 async fn bodies_over_the_limit_get_413() {
     let app = app().await;
-    let big = "x".repeat(4096);
+    let big = "x".repeat(20_000);
     let req = Request::post("/test/echo")
         .body(Body::from(big.clone()))
         .unwrap();

@@ -5,6 +5,7 @@
 
 mod admin;
 mod api;
+mod assessments;
 mod assets;
 mod auth;
 mod browser;
@@ -16,4 +17,6 @@ mod fixtures;
 mod headers;
 mod pages;
 mod people;
+mod plans;
 mod support;
+mod teams;

@@ -422,6 +422,38 @@ async fn search_before_create_finds_a_child_who_moved_or_by_nhs_number() {
     .await;
     assert_eq!(r.status, StatusCode::CREATED);
 
+    // The same over the API, and creating a record there.
+    let found = api(
+        &app,
+        Method::POST,
+        "/api/v1/children/find",
+        &t,
+        Some(serde_json::json!({"given_name": "Tiah", "family_name": "Okafo", "identifier": "943 476 5919"})),
+    )
+    .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    assert_eq!(found.json()[0]["person_id"], child.to_string());
+    assert_eq!(found.json()[0]["reasons"][0], "NHS number matches");
+    let bad = api(
+        &app,
+        Method::POST,
+        "/api/v1/children/find",
+        &t,
+        Some(serde_json::json!({"given_name": "Tia", "identifier": "12"})),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let made = api(
+        &app,
+        Method::POST,
+        "/api/v1/children",
+        &t,
+        Some(serde_json::json!({"given_name": "Rio", "family_name": "Banks", "date_of_birth": "2012-05-06", "postcode": "ss1 1aa"})),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    assert_eq!(made.json()["postcode"], "SS1 1AA");
+
     let mut b = Browser::new(&app);
     signed_in(&app, &mut b, "dsl@school.test").await;
     let token = csrf(&b.get("/concerns/new").await);

@@ -128,7 +128,7 @@ pub fn state(store: Store, demo: bool, clock: Arc<ManualClock>) -> AppState {
     let settings = WebSettings {
         demo,
         request_timeout: Duration::from_millis(1500),
-        max_body_bytes: 1024,
+        max_body_bytes: 16 * 1024,
         hash_params: FAST_HASH,
         ..WebSettings::default()
     };

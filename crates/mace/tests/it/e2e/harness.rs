@@ -267,10 +267,25 @@ pub struct Server {
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub base: String,
     log: PathBuf,
+    /// The file the server reads its clock offset from, and the offset written there.
+    clock: PathBuf,
+    offset: std::cell::Cell<i64>,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
+    /// Move the server's clock forward (sessions then expire as they would).
+    pub fn advance(&self, by: Duration) {
+        let total = self.offset.get() + i64::try_from(by.as_secs()).expect("a sane offset");
+        std::fs::write(&self.clock, total.to_string()).expect("write the clock offset");
+        self.offset.set(total);
+    }
+
+    /// How far the server's clock runs ahead, in seconds.
+    pub fn offset(&self) -> i64 {
+        self.offset.get()
+    }
+
     /// `mace serve --addr 127.0.0.1:0 --data-dir <tmp> --demo`.
     pub fn start() -> Self {
         Self::start_with(&["--demo"])
@@ -295,6 +310,10 @@ impl Server {
             .arg("--data-dir")
             .arg(&data);
         cmd.args(extra);
+        // The server's clock runs this many seconds ahead (debug builds only; see
+        // `crates/mace/src/test_clock.rs`); [`E2e::advance`] moves it.
+        let clock = dir.path().join("clock");
+        cmd.env("MACE_TEST_CLOCK_FILE", &clock);
         cmd.env("MACE_LOG_FORMAT", "json")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -340,6 +359,8 @@ impl Server {
             addr,
             base: format!("http://{addr}"),
             log,
+            clock,
+            offset: std::cell::Cell::new(0),
             _dir: dir,
         };
         server.wait_ready();

@@ -13,9 +13,11 @@
 //! many browsers run at once (default 2).
 
 mod admin;
+mod assessments;
 mod casework;
 mod duplicates;
 mod harness;
 mod pages;
+mod plans;
 mod sign_in;
 mod steps;

@@ -60,14 +60,19 @@ pub async fn appears(t: &E2e, css: &str) {
 }
 
 pub fn current_code(secret: &[u8]) -> String {
-    let now = mace_domain::Clock::now(&mace_domain::SystemClock);
+    code_at_offset(secret, 0)
+}
+
+/// The code the server expects when its clock runs `offset` seconds ahead.
+pub fn code_at_offset(secret: &[u8], offset: i64) -> String {
+    let now = mace_domain::Clock::now(&mace_domain::SystemClock) + time::Duration::seconds(offset);
     let step = u64::try_from(totp::step_at(now)).expect("positive step");
     format!("{:06}", totp::hotp(secret, step, 6))
 }
 
 /// Sign in with a demo account for the first time: password, then enrol the authenticator
 /// (reading the setup key off the page), then continue past the recovery codes to `/account`.
-pub async fn sign_in_and_enrol(t: &E2e, email: &str) {
+pub async fn sign_in_and_enrol(t: &E2e, email: &str) -> Vec<u8> {
     t.goto("/sign-in?next=/account").await;
     settle(t, "/sign-in", "Sign in").await;
     fill(t, "#email", email).await;
@@ -76,10 +81,24 @@ pub async fn sign_in_and_enrol(t: &E2e, email: &str) {
     settle(t, "/mfa/enrol", "Set up your authenticator app").await;
     let key = t.text("#setup-key").await;
     let secret = totp::decode_secret(&key).expect("the setup key is base32");
-    fill(t, "#code", &current_code(&secret)).await;
+    fill(t, "#code", &code_at_offset(&secret, t.server.offset())).await;
     press(t, "form button[type=submit]").await;
     settle(t, "/mfa/enrol", "Your authenticator app is set up").await;
     press(t, "a.govuk-button").await;
+    secret
+}
+
+/// Sign in again with an account already enrolled: password, then the code at the server's time.
+pub async fn sign_in_again(t: &E2e, email: &str, secret: &[u8]) {
+    t.goto("/sign-in?next=/account").await;
+    settle(t, "/sign-in", "Sign in").await;
+    fill(t, "#email", email).await;
+    fill(t, "#password", PASSWORD).await;
+    press(t, "form button[type=submit]").await;
+    settle(t, "/mfa/verify", "Enter your security code").await;
+    fill(t, "#code", &code_at_offset(secret, t.server.offset())).await;
+    press(t, "form button[type=submit]").await;
+    settle(t, "/account", "Your account").await;
 }
 
 /// Sign out, so the next account can sign in in the same browser.
