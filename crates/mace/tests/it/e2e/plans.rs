@@ -1,5 +1,5 @@
 //! Issue 5's risk management plan in a real browser with the demo data: an exploitation service
-//! worker agrees a plan for a child they work with and gives the school an action; the school's
+//! worker agrees a plan for a child they work with and gives the school and the police an action each; the school's
 //! safeguarding lead finds it in "my actions". Every page is checked with axe.
 
 use super::harness::{E2e, Js, run};
@@ -9,6 +9,7 @@ const WORKER: &str = "worker@exploitation.demo.invalid";
 const LEAD: &str = "dsl@school.demo.invalid";
 const SCHOOL: &str = "Thames Estuary Academy";
 const ACTION: &str = "Weekly time with a trusted adult at school";
+const POLICE_ACTION: &str = "Visit the address where the car is seen and consider a warning notice";
 
 async fn check(t: &E2e, heading: &str) {
     t.assert_page_shape(heading).await;
@@ -57,29 +58,37 @@ async fn journey(t: &E2e) {
     appears(t, "#plan-notice-title").await;
     check(t, "Risk management plan").await;
 
-    // An action for the school.
-    press(t, &format!("a[href='{plan}/actions']")).await;
-    settle(t, &format!("{plan}/actions"), "Add an action to the plan").await;
-    check(t, "Add an action to the plan").await;
-    let org = t
-        .eval(
-            "return [...document.querySelectorAll('#owner_org_id option')]\
-               .find(o => o.textContent.includes(arguments[0])).value;",
-            vec![serde_json::Value::String(SCHOOL.into())],
-        )
-        .await;
-    let org = org.as_str().expect("the school is offered").to_string();
-    press(t, "#section").await;
-    fill(t, "#description", ACTION).await;
-    press(t, &format!("#owner_org_id option[value='{org}']")).await;
-    fill(t, "#due-day", "1").await;
-    fill(t, "#due-month", "12").await;
-    fill(t, "#due-year", "2030").await;
-    press(t, "form[action$='/plan/actions'] button[type=submit]").await;
-    settle(t, &plan, "Risk management plan").await;
-    check(t, "Risk management plan").await;
-    let shown = t.text("main").await;
-    assert!(shown.contains(ACTION) && shown.contains(SCHOOL), "{shown}");
+    // An action for the school and one for the police.
+    for (owner, section, action) in [
+        (SCHOOL, "#section", ACTION),
+        ("Estuary Police", "#section-disruption", POLICE_ACTION),
+    ] {
+        press(t, &format!("a[href='{plan}/actions']")).await;
+        settle(t, &format!("{plan}/actions"), "Add an action to the plan").await;
+        check(t, "Add an action to the plan").await;
+        let org = t
+            .eval(
+                "return [...document.querySelectorAll('#owner_org_id option')]\
+                   .find(o => o.textContent.includes(arguments[0])).value;",
+                vec![serde_json::Value::String(owner.into())],
+            )
+            .await;
+        let org = org
+            .as_str()
+            .expect("the organisation is offered")
+            .to_string();
+        press(t, section).await;
+        fill(t, "#description", action).await;
+        press(t, &format!("#owner_org_id option[value='{org}']")).await;
+        fill(t, "#due-day", "1").await;
+        fill(t, "#due-month", "12").await;
+        fill(t, "#due-year", "2030").await;
+        press(t, "form[action$='/plan/actions'] button[type=submit]").await;
+        settle(t, &plan, "Risk management plan").await;
+        check(t, "Risk management plan").await;
+        let shown = t.text("main").await;
+        assert!(shown.contains(action) && shown.contains(owner), "{shown}");
+    }
     sign_out(t).await;
 
     // The school's safeguarding lead sees the school's action in "my actions".
