@@ -17,10 +17,10 @@
 use crate::Ctx;
 use crate::audit::{Category, ChainKey, Outcome};
 use crate::authz::{self, Action, Actor};
-use crate::cases::{detail_reason, event, record_refusal};
+use crate::cases::event;
 use crate::error::{Error, FieldError, Result};
-use crate::person::{PersonKind, text_enum};
-use crate::ports::{AssessmentRepo, AuditLog, CaseRepo, PersonRepo, ProfileRepo};
+use crate::person::text_enum;
+use crate::ports::{AssessmentRepo, AuditLog, CaseRepo, PersonRepo};
 use serde::Serialize;
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -506,52 +506,16 @@ pub fn validate(
     }
 }
 
-async fn may<R: PersonRepo + CaseRepo + ProfileRepo + AuditLog>(
-    ctx: &Ctx,
-    tx: &mut R,
-    key: &ChainKey,
-    actor: &Actor,
-    person_id: Uuid,
-    action: Action,
-    name: &str,
-) -> Result<crate::person::Person> {
-    let person = match tx.get_person(person_id).await? {
-        Some(p) if p.kind == PersonKind::Child => p,
-        _ => return Err(Error::NotFound),
-    };
-    let facts = tx
-        .record_facts(person_id, actor.user_id, actor.org_id, ctx.clock.now())
-        .await?;
-    let d = authz::decide(actor, action, Some(&facts));
-    if !d.allow {
-        record_refusal(
-            ctx,
-            tx,
-            key,
-            actor,
-            name,
-            person_id,
-            "person",
-            detail_reason(d),
-        )
-        .await?;
-        return Err(Error::Forbidden {
-            reason: d.reason.as_str().into(),
-        });
-    }
-    Ok(person)
-}
-
 /// The framework to complete for a child, with the child's age: for someone who may change the
 /// record (checked and audited).
-pub async fn start<R: PersonRepo + CaseRepo + ProfileRepo + AssessmentRepo + AuditLog>(
+pub async fn start<R: PersonRepo + CaseRepo + AssessmentRepo + AuditLog>(
     ctx: &Ctx,
     tx: &mut R,
     key: &ChainKey,
     actor: &Actor,
     person_id: Uuid,
 ) -> Result<(Framework, Option<i32>)> {
-    let person = may(
+    let (person, _) = crate::cases::may_on_child(
         ctx,
         tx,
         key,
@@ -567,7 +531,7 @@ pub async fn start<R: PersonRepo + CaseRepo + ProfileRepo + AssessmentRepo + Aud
 
 /// Submit a completed assessment for sign-off. Worked out against the current framework, whose
 /// version it keeps. In the chronology; audited as a collection.
-pub async fn submit<R: PersonRepo + CaseRepo + ProfileRepo + AssessmentRepo + AuditLog>(
+pub async fn submit<R: PersonRepo + CaseRepo + AssessmentRepo + AuditLog>(
     ctx: &Ctx,
     tx: &mut R,
     key: &ChainKey,
@@ -577,7 +541,7 @@ pub async fn submit<R: PersonRepo + CaseRepo + ProfileRepo + AssessmentRepo + Au
     new: &NewAssessment,
 ) -> Result<Assessment> {
     let now = ctx.clock.now();
-    let person = may(
+    let (person, _) = crate::cases::may_on_child(
         ctx,
         tx,
         key,
@@ -657,16 +621,17 @@ pub async fn submit<R: PersonRepo + CaseRepo + ProfileRepo + AssessmentRepo + Au
     Ok(a)
 }
 
-/// One assessment with its framework, for someone who may open the child's record (audited).
-pub async fn open<R: PersonRepo + CaseRepo + ProfileRepo + AssessmentRepo + AuditLog>(
+/// One assessment with its framework and the record's facts, for someone who may open the
+/// child's record (audited).
+pub async fn open<R: PersonRepo + CaseRepo + AssessmentRepo + AuditLog>(
     ctx: &Ctx,
     tx: &mut R,
     key: &ChainKey,
     actor: &Actor,
     id: Uuid,
-) -> Result<(Assessment, Framework)> {
+) -> Result<(Assessment, Framework, authz::RecordFacts)> {
     let a = tx.get_assessment(id).await?.ok_or(Error::NotFound)?;
-    may(
+    let (_, facts) = crate::cases::may_on_child(
         ctx,
         tx,
         key,
@@ -691,13 +656,13 @@ pub async fn open<R: PersonRepo + CaseRepo + ProfileRepo + AssessmentRepo + Audi
     );
     e.detail = Some(format!("{{\"assessment\":\"{}\"}}", a.id));
     tx.append(key, ctx.ids.new_id(), &e).await?;
-    Ok((a, f))
+    Ok((a, f, facts))
 }
 
 /// Sign an assessment off: a team manager who may change the record and is not the assessor.
 /// Sets the review date from the judged level and the framework's intervals. In the chronology;
 /// audited as an alteration.
-pub async fn sign_off<R: PersonRepo + CaseRepo + ProfileRepo + AssessmentRepo + AuditLog>(
+pub async fn sign_off<R: PersonRepo + CaseRepo + AssessmentRepo + AuditLog>(
     ctx: &Ctx,
     tx: &mut R,
     key: &ChainKey,
@@ -706,7 +671,7 @@ pub async fn sign_off<R: PersonRepo + CaseRepo + ProfileRepo + AssessmentRepo + 
 ) -> Result<Assessment> {
     let now = ctx.clock.now();
     let mut a = tx.get_assessment(id).await?.ok_or(Error::NotFound)?;
-    may(
+    crate::cases::may_on_child(
         ctx,
         tx,
         key,
@@ -763,9 +728,11 @@ pub async fn sign_off<R: PersonRepo + CaseRepo + ProfileRepo + AssessmentRepo + 
     Ok(a)
 }
 
-/// What changed from one assessment to the next: indicators that came and went.
+/// What changed from one assessment to the next: indicators that came and went, and the
+/// framework version the assessment was made with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Change {
+    pub version: i32,
     pub came: Vec<String>,
     pub went: Vec<String>,
 }
@@ -778,16 +745,25 @@ fn present_codes(a: &Assessment) -> Vec<&str> {
         .collect()
 }
 
+/// A child's assessments over time, and the child and their record's facts (for what the
+/// viewer may do next).
+pub struct Trajectory {
+    pub child: crate::person::Person,
+    pub facts: authz::RecordFacts,
+    /// Oldest first, each with what changed since the one before.
+    pub items: Vec<(Assessment, Change)>,
+}
+
 /// A child's assessments over time (oldest first), each with what changed since the one before
-/// (labels from the framework each was made with).
-pub async fn trajectory<R: PersonRepo + CaseRepo + ProfileRepo + AssessmentRepo + AuditLog>(
+/// (labels from the frameworks they were made with).
+pub async fn trajectory<R: PersonRepo + CaseRepo + AssessmentRepo + AuditLog>(
     ctx: &Ctx,
     tx: &mut R,
     key: &ChainKey,
     actor: &Actor,
     person_id: Uuid,
-) -> Result<Vec<(Assessment, Change)>> {
-    may(
+) -> Result<Trajectory> {
+    let (child, facts) = crate::cases::may_on_child(
         ctx,
         tx,
         key,
@@ -806,20 +782,29 @@ pub async fn trajectory<R: PersonRepo + CaseRepo + ProfileRepo + AssessmentRepo 
         {
             frameworks.push(f);
         }
+        // Codes are stable across versions: a code that went may be in an earlier version only.
         let label = |code: &str| {
             frameworks
                 .iter()
-                .find(|f| f.id == a.framework_id)
-                .and_then(|f| f.indicators.iter().find(|i| i.code == code))
+                .flat_map(|f| f.indicators.iter())
+                .find(|i| i.code == code)
                 .map(|i| i.label.clone())
                 .unwrap_or_else(|| code.to_string())
         };
+        let version = frameworks
+            .iter()
+            .find(|f| f.id == a.framework_id)
+            .map_or(0, |f| f.version);
         let now_present = present_codes(&a);
         let change = match out.last() {
-            None => Change::default(),
+            None => Change {
+                version,
+                ..Change::default()
+            },
             Some((prev, _)) => {
                 let before = present_codes(prev);
                 Change {
+                    version,
                     came: now_present
                         .iter()
                         .filter(|c| !before.contains(c))
@@ -846,7 +831,11 @@ pub async fn trajectory<R: PersonRepo + CaseRepo + ProfileRepo + AssessmentRepo 
     );
     e.detail = Some(format!("{{\"count\":{}}}", out.len()));
     tx.append(key, ctx.ids.new_id(), &e).await?;
-    Ok(out)
+    Ok(Trajectory {
+        child,
+        facts,
+        items: out,
+    })
 }
 
 /// A change to the framework by a partnership manager: a new indicator, and optionally new

@@ -746,11 +746,27 @@ pub(crate) async fn may_edit<R: PersonRepo + CaseRepo + AuditLog>(
     person_id: Uuid,
     action: &str,
 ) -> Result<RecordFacts> {
-    child(tx, person_id).await?;
+    may_on_child(ctx, tx, key, actor, person_id, Action::EditRecord, action)
+        .await
+        .map(|(_, facts)| facts)
+}
+
+/// The child and the facts of their record when the actor may do `decision` on it; otherwise
+/// the refusal of `action` is recorded and `Forbidden` returned. `NotFound` for no such child.
+pub(crate) async fn may_on_child<R: PersonRepo + CaseRepo + AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    person_id: Uuid,
+    decision: Action,
+    action: &str,
+) -> Result<(Person, RecordFacts)> {
+    let person = child(tx, person_id).await?;
     let facts = tx
         .record_facts(person_id, actor.user_id, actor.org_id, ctx.clock.now())
         .await?;
-    let d = authz::decide(actor, Action::EditRecord, Some(&facts));
+    let d = authz::decide(actor, decision, Some(&facts));
     if !d.allow {
         record_refusal(
             ctx,
@@ -767,7 +783,7 @@ pub(crate) async fn may_edit<R: PersonRepo + CaseRepo + AuditLog>(
             reason: d.reason.as_str().into(),
         });
     }
-    Ok(facts)
+    Ok((person, facts))
 }
 
 /// A correction is never made by changing what was recorded: it is added as an addendum beside

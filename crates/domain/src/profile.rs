@@ -181,7 +181,8 @@ pub async fn access<R: CaseRepo + ProfileRepo>(
     )))
 }
 
-async fn person_or_404<R: PersonRepo>(tx: &mut R, id: Uuid) -> Result<Person> {
+/// The person, or `NotFound`.
+pub async fn person_or_404<R: PersonRepo>(tx: &mut R, id: Uuid) -> Result<Person> {
     tx.get_person(id).await?.ok_or(Error::NotFound)
 }
 

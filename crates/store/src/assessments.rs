@@ -13,6 +13,7 @@ use mace_domain::authz::Scope;
 use mace_domain::person::Person;
 use mace_domain::ports::AssessmentRepo;
 use mace_domain::{Error, Result};
+use std::collections::HashMap;
 use time::Date;
 use uuid::Uuid;
 
@@ -34,8 +35,11 @@ const FRAMEWORK_INSERT: &str = "INSERT INTO frameworks (id, version, name, high_
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 const INDICATOR_INSERT: &str = "INSERT INTO framework_indicators (framework_id, position, code, category, label, weight) \
      VALUES ($1, $2, $3, $4, $5, $6)";
-const INDICATORS: &str = "SELECT code, category, label, weight FROM framework_indicators WHERE framework_id = $1 \
-     ORDER BY position";
+const INDICATORS: &str = "SELECT framework_id, code, category, label, weight FROM framework_indicators \
+     WHERE framework_id = $1 ORDER BY position";
+/// Every version's indicators at once (the list of versions reads them in one query).
+const ALL_INDICATORS: &str = "SELECT framework_id, code, category, label, weight FROM framework_indicators \
+     ORDER BY framework_id, position";
 
 macro_rules! assessment_columns {
     () => {
@@ -53,8 +57,11 @@ const ASSESSMENT_UPDATE: &str = "UPDATE assessments SET status = $2, signed_off_
      review_due = $5 WHERE id = $1";
 const ANSWER_INSERT: &str = "INSERT INTO assessment_answers (assessment_id, code, answer, evidence, source_org, observed_on) \
      VALUES ($1, $2, $3, $4, $5, $6)";
-const ANSWERS: &str = "SELECT code, answer, evidence, source_org, observed_on FROM assessment_answers \
-     WHERE assessment_id = $1";
+const ANSWERS: &str = "SELECT assessment_id, code, answer, evidence, source_org, observed_on \
+     FROM assessment_answers WHERE assessment_id = $1";
+/// The answers of all of one child's assessments at once.
+const ANSWERS_FOR_PERSON: &str = "SELECT x.assessment_id, x.code, x.answer, x.evidence, x.source_org, x.observed_on \
+     FROM assessment_answers x JOIN assessments a ON a.id = x.assessment_id WHERE a.person_id = $1";
 const ASSESSMENT_BY_ID: &str = concat!(
     "SELECT ",
     assessment_columns!(),
@@ -127,6 +134,7 @@ struct FrameworkRow {
 
 #[derive(sqlx::FromRow)]
 struct IndicatorRow {
+    framework_id: Uuid,
     code: String,
     category: String,
     label: String,
@@ -171,6 +179,7 @@ pub(crate) struct LineRow {
 
 #[derive(sqlx::FromRow)]
 struct AnswerRow {
+    assessment_id: Uuid,
     code: String,
     answer: String,
     evidence: String,
@@ -226,37 +235,8 @@ impl LineRow {
 }
 
 impl Tx {
-    async fn framework_with_indicators(&mut self, r: FrameworkRow) -> Result<Framework> {
-        let rows = on_both!(self, |c| sqlx::query_as::<_, IndicatorRow>(INDICATORS)
-            .bind(r.id)
-            .fetch_all(c)
-            .await)
-        .map_err(db_err)?;
-        let indicators = rows
-            .into_iter()
-            .map(|i| {
-                Ok(Indicator {
-                    code: i.code,
-                    category: i.category,
-                    label: i.label,
-                    weight: Weight::parse(&i.weight).ok_or_else(|| corrupt("indicator weight"))?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Framework {
-            id: r.id,
-            version: r.version,
-            name: r.name,
-            high_at: r.high_at,
-            medium_at: r.medium_at,
-            review_days: [r.review_high, r.review_medium, r.review_low, r.review_none],
-            change_note: r.change_note,
-            created_by: r.created_by,
-            created_at: r.created_at.0,
-            indicators,
-        })
-    }
-
+    /// The versions `sql` selects (bound to `id` when given), each with its indicators, read
+    /// in one more query (all indicators when listing every version).
     async fn frameworks_where(
         &mut self,
         sql: &'static str,
@@ -270,35 +250,85 @@ impl Tx {
             }
         })
         .map_err(db_err)?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(self.framework_with_indicators(r).await?);
-        }
-        Ok(out)
-    }
-
-    async fn with_answers(&mut self, rows: Vec<AssessmentRow>) -> Result<Vec<Assessment>> {
-        let mut out = Vec::new();
-        for r in rows {
-            let answers = on_both!(self, |c| sqlx::query_as::<_, AnswerRow>(ANSWERS)
-                .bind(r.id)
+        let indicators = match rows.as_slice() {
+            [] => Vec::new(),
+            [one] => {
+                let fid = one.id;
+                on_both!(self, |c| sqlx::query_as::<_, IndicatorRow>(INDICATORS)
+                    .bind(fid)
+                    .fetch_all(c)
+                    .await)
+                .map_err(db_err)?
+            }
+            _ => on_both!(self, |c| sqlx::query_as::<_, IndicatorRow>(ALL_INDICATORS)
                 .fetch_all(c)
                 .await)
-            .map_err(db_err)?
+            .map_err(db_err)?,
+        };
+        let mut by_framework: HashMap<Uuid, Vec<Indicator>> = HashMap::new();
+        for i in indicators {
+            by_framework
+                .entry(i.framework_id)
+                .or_default()
+                .push(Indicator {
+                    code: i.code,
+                    category: i.category,
+                    label: i.label,
+                    weight: Weight::parse(&i.weight).ok_or_else(|| corrupt("indicator weight"))?,
+                });
+        }
+        Ok(rows
             .into_iter()
-            .map(|x| {
-                Ok(Answer {
+            .map(|r| Framework {
+                indicators: by_framework.remove(&r.id).unwrap_or_default(),
+                id: r.id,
+                version: r.version,
+                name: r.name,
+                high_at: r.high_at,
+                medium_at: r.medium_at,
+                review_days: [r.review_high, r.review_medium, r.review_low, r.review_none],
+                change_note: r.change_note,
+                created_by: r.created_by,
+                created_at: r.created_at.0,
+            })
+            .collect())
+    }
+
+    /// Assessments with their answers, read by `sql` (`ANSWERS` or `ANSWERS_FOR_PERSON`) bound to
+    /// `key` in one query.
+    async fn with_answers(
+        &mut self,
+        rows: Vec<AssessmentRow>,
+        sql: &'static str,
+        key: Uuid,
+    ) -> Result<Vec<Assessment>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = on_both!(self, |c| sqlx::query_as::<_, AnswerRow>(sql)
+            .bind(key)
+            .fetch_all(c)
+            .await)
+        .map_err(db_err)?;
+        let mut by_assessment: HashMap<Uuid, Vec<Answer>> = HashMap::new();
+        for x in found {
+            by_assessment
+                .entry(x.assessment_id)
+                .or_default()
+                .push(Answer {
                     code: x.code,
                     presence: Presence::parse(&x.answer).ok_or_else(|| corrupt("answer"))?,
                     evidence: x.evidence,
                     source_org: x.source_org,
                     observed_on: x.observed_on,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-            out.push(r.into_domain(answers)?);
+                });
         }
-        Ok(out)
+        rows.into_iter()
+            .map(|r| {
+                let answers = by_assessment.remove(&r.id).unwrap_or_default();
+                r.into_domain(answers)
+            })
+            .collect()
     }
 
     async fn lines(
@@ -457,7 +487,11 @@ impl AssessmentRepo for Tx {
         .fetch_all(c)
         .await)
         .map_err(db_err)?;
-        Ok(self.with_answers(rows).await?.into_iter().next())
+        Ok(self
+            .with_answers(rows, ANSWERS, id)
+            .await?
+            .into_iter()
+            .next())
     }
 
     async fn assessments_for(&mut self, person_id: Uuid) -> Result<Vec<Assessment>> {
@@ -468,7 +502,7 @@ impl AssessmentRepo for Tx {
         .fetch_all(c)
         .await)
         .map_err(db_err)?;
-        self.with_answers(rows).await
+        self.with_answers(rows, ANSWERS_FOR_PERSON, person_id).await
     }
 
     async fn reviews_due(&mut self, scope: &Scope, by: Date) -> Result<Vec<AssessmentLine>> {

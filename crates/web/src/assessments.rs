@@ -203,8 +203,7 @@ pub(crate) async fn new_form(
 /// A day typed as `14/11/2026` (or `2026-11-14`).
 fn parse_day(s: &str) -> Option<Date> {
     let s = s.trim();
-    let iso = time::macros::format_description!("[year]-[month]-[day]");
-    if let Ok(d) = Date::parse(s, iso) {
+    if let Ok(Some(d)) = format::parse_iso("date", Some(s)) {
         return Some(d);
     }
     let parts: Vec<&str> = s.split(['/', ' ', '.']).filter(|p| !p.is_empty()).collect();
@@ -409,15 +408,7 @@ async fn render_view(
 ) -> Result<String, WebError> {
     let (a, f, orgs, may_sign_off) = as_user(state, auth, true, move |tx, ctx, key, actor| {
         Box::pin(async move {
-            let (a, f) = assessment::open(&ctx, tx, &key, &actor, id).await?;
-            let facts = mace_domain::ports::CaseRepo::record_facts(
-                tx,
-                a.person_id,
-                actor.user_id,
-                actor.org_id,
-                ctx.clock.now(),
-            )
-            .await?;
+            let (a, f, facts) = assessment::open(&ctx, tx, &key, &actor, id).await?;
             let may = a.status == assessment::AssessmentStatus::Submitted
                 && a.assessor_id != actor.user_id
                 && mace_domain::authz::decide(
@@ -601,45 +592,27 @@ pub(crate) async fn trajectory(
     SignedIn(auth): SignedIn,
     Path(id): Path<Uuid>,
 ) -> Result<Response, WebError> {
-    let (list, child, versions, may_assess) =
-        as_user(&state, &auth, true, move |tx, ctx, key, actor| {
-            Box::pin(async move {
-                let list = assessment::trajectory(&ctx, tx, &key, &actor, id).await?;
-                let child = tx.get_person(id).await?.ok_or(Error::NotFound)?;
-                let versions: HashMap<Uuid, i32> =
-                    mace_domain::ports::AssessmentRepo::list_frameworks(tx)
-                        .await?
-                        .into_iter()
-                        .map(|f| (f.id, f.version))
-                        .collect();
-                let facts = mace_domain::ports::CaseRepo::record_facts(
-                    tx,
-                    id,
-                    actor.user_id,
-                    actor.org_id,
-                    ctx.clock.now(),
-                )
-                .await?;
-                let may = mace_domain::authz::decide(
-                    &actor,
-                    mace_domain::authz::Action::EditRecord,
-                    Some(&facts),
-                )
-                .allow;
-                Ok((list, name(&child), versions, may))
-            })
+    let (t, may_assess) = as_user(&state, &auth, true, move |tx, ctx, key, actor| {
+        Box::pin(async move {
+            let t = assessment::trajectory(&ctx, tx, &key, &actor, id).await?;
+            let may = mace_domain::authz::decide(
+                &actor,
+                mace_domain::authz::Action::EditRecord,
+                Some(&t.facts),
+            )
+            .allow;
+            Ok((t, may))
         })
-        .await?;
+    })
+    .await?;
+    let (list, child) = (t.items, name(&t.child));
     let (points, path) = chart(&list);
     let rows = list
         .iter()
         .map(|(a, c)| TrajectoryRow {
             id: a.id,
             when: format::date(a.created_at),
-            version: versions
-                .get(&a.framework_id)
-                .map(|v| format!("Version {v}"))
-                .unwrap_or_default(),
+            version: format!("Version {}", c.version),
             suggested: a.suggested_level.short(),
             judged: a.judged_level.short(),
             status: a.status.label(),
@@ -826,17 +799,35 @@ pub(crate) async fn add_indicator(
         Box::pin(async move { assessment::add_indicator(&ctx, tx, &key, &actor, &change).await })
     })
     .await;
+    framework_reply(
+        &state,
+        ctx,
+        &auth,
+        done.map(|_| ()),
+        FormState::kept(&[
+            ("category", &f.category),
+            ("label", &f.label),
+            ("weight", &f.weight),
+            ("change_note", &f.change_note),
+        ]),
+    )
+    .await
+}
+
+/// After a change to the framework: back to its page, or the page again with the errors and
+/// what was typed.
+async fn framework_reply(
+    state: &AppState,
+    ctx: PageContext,
+    auth: &Auth,
+    done: Result<(), WebError>,
+    mut form: FormState,
+) -> Result<Response, WebError> {
     match done {
-        Ok(_) => Ok(Redirect::to("/framework?changed=1").into_response()),
+        Ok(()) => Ok(Redirect::to("/framework?changed=1").into_response()),
         Err(WebError::Domain(Error::Validation(errors))) => {
-            let mut form = FormState::kept(&[
-                ("category", &f.category),
-                ("label", &f.label),
-                ("weight", &f.weight),
-                ("change_note", &f.change_note),
-            ]);
             form.errors = errors;
-            let html = render_framework(&state, ctx, &auth, form, None).await?;
+            let html = render_framework(state, ctx, auth, form, None).await?;
             Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html))
         }
         Err(e) => Err(e),
@@ -893,24 +884,22 @@ pub(crate) async fn change_settings(
         })
     })
     .await;
-    match done {
-        Ok(_) => Ok(Redirect::to("/framework?changed=1").into_response()),
-        Err(WebError::Domain(Error::Validation(errors))) => {
-            let mut form = FormState::kept(&[
-                ("medium_at", &f.medium_at),
-                ("high_at", &f.high_at),
-                ("review_high", &f.review_high),
-                ("review_medium", &f.review_medium),
-                ("review_low", &f.review_low),
-                ("review_none", &f.review_none),
-                ("change_note", &f.change_note),
-            ]);
-            form.errors = errors;
-            let html = render_framework(&state, ctx, &auth, form, None).await?;
-            Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html))
-        }
-        Err(e) => Err(e),
-    }
+    framework_reply(
+        &state,
+        ctx,
+        &auth,
+        done.map(|_| ()),
+        FormState::kept(&[
+            ("medium_at", &f.medium_at),
+            ("high_at", &f.high_at),
+            ("review_high", &f.review_high),
+            ("review_medium", &f.review_medium),
+            ("review_low", &f.review_low),
+            ("review_none", &f.review_none),
+            ("change_note", &f.change_note),
+        ]),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -1134,15 +1123,6 @@ pub struct AssessmentDto {
     pub answers: Vec<AnswerDto>,
 }
 
-fn iso(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 impl From<&Assessment> for AssessmentDto {
     fn from(a: &Assessment) -> Self {
         Self {
@@ -1156,9 +1136,9 @@ impl From<&Assessment> for AssessmentDto {
             child_views: a.child_views.clone(),
             family_views: a.family_views.clone(),
             learning_disability: a.learning_disability,
-            assessed_at: rfc3339(a.created_at),
-            signed_off_at: a.signed_off_at.map(rfc3339),
-            review_due: a.review_due.map(iso),
+            assessed_at: crate::cases_api::rfc3339(a.created_at),
+            signed_off_at: a.signed_off_at.map(crate::cases_api::rfc3339),
+            review_due: a.review_due.map(format::iso),
             answers: a
                 .answers
                 .iter()
@@ -1167,7 +1147,7 @@ impl From<&Assessment> for AssessmentDto {
                     answer: x.presence.as_str().into(),
                     evidence: x.evidence.clone(),
                     source_organisation_id: x.source_org,
-                    observed_on: x.observed_on.map(iso),
+                    observed_on: x.observed_on.map(format::iso),
                 })
                 .collect(),
         }
@@ -1355,11 +1335,12 @@ pub(crate) async fn api_trajectory(
     ApiCaller(c): ApiCaller,
     Path(id): Path<Uuid>,
 ) -> Result<Response, WebError> {
-    let list = with_actor(&state, &c.user, None, true, move |tx, ctx, key, actor| {
+    let t = with_actor(&state, &c.user, None, true, move |tx, ctx, key, actor| {
         Box::pin(async move { assessment::trajectory(&ctx, tx, &key, &actor, id).await })
     })
     .await?;
-    let out: Vec<TrajectoryDto> = list
+    let out: Vec<TrajectoryDto> = t
+        .items
         .iter()
         .map(|(a, ch)| TrajectoryDto {
             assessment: AssessmentDto::from(a),
@@ -1384,7 +1365,7 @@ pub(crate) async fn api_view(
     ApiCaller(c): ApiCaller,
     Path(id): Path<Uuid>,
 ) -> Result<Response, WebError> {
-    let (a, _) = with_actor(&state, &c.user, None, true, move |tx, ctx, key, actor| {
+    let (a, _, _) = with_actor(&state, &c.user, None, true, move |tx, ctx, key, actor| {
         Box::pin(async move { assessment::open(&ctx, tx, &key, &actor, id).await })
     })
     .await?;
@@ -1449,7 +1430,7 @@ pub(crate) async fn api_work(
         child_id: l.child.id,
         child_name: name(&l.child),
         judged_level: l.assessment.judged_level.as_str().into(),
-        review_due: l.assessment.review_due.map(iso),
+        review_due: l.assessment.review_due.map(format::iso),
     };
     let dto = WorkDto {
         caseload: w

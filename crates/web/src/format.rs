@@ -104,6 +104,22 @@ pub fn date_input(
         .ok_or_else(|| format!("{what} must be a real date"))
 }
 
+/// A calendar date as the API gives it: `YYYY-MM-DD`.
+pub fn iso(d: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// An optional `YYYY-MM-DD` from the API: blank is `None`, anything else not a date is an error
+/// on `field`.
+pub fn parse_iso(field: &str, s: Option<&str>) -> mace_domain::Result<Option<time::Date>> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+            .map(Some)
+            .map_err(|_| mace_domain::Error::validation(field, "Give the date as YYYY-MM-DD")),
+    }
+}
+
 pub fn date_time(t: OffsetDateTime) -> String {
     let t = uk(t);
     let (h, m) = (t.hour(), t.minute());

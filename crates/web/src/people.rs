@@ -371,7 +371,7 @@ pub(crate) async fn add_address(
         as_user(&state, &auth, true, move |tx, ctx, key, actor| {
             let input = input.clone();
             Box::pin(async move {
-                let person = tx.get_person_or_404(id).await?;
+                let person = profile::person_or_404(tx, id).await?;
                 profile::add_address(&ctx, tx, &key, &actor, id, &input).await?;
                 Ok(href(&person))
             })
@@ -392,20 +392,6 @@ pub(crate) async fn add_address(
             Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html))
         }
         Err(e) => Err(e),
-    }
-}
-
-/// A small extension so handlers can say "the person, or 404" inside a transaction.
-trait PersonOr404 {
-    fn get_person_or_404(
-        &mut self,
-        id: Uuid,
-    ) -> impl std::future::Future<Output = mace_domain::Result<Person>> + Send;
-}
-
-impl<T: mace_domain::ports::PersonRepo> PersonOr404 for T {
-    async fn get_person_or_404(&mut self, id: Uuid) -> mace_domain::Result<Person> {
-        self.get_person(id).await?.ok_or(Error::NotFound)
     }
 }
 
@@ -800,8 +786,8 @@ impl From<&Address> for AddressDto {
             line2: a.line2.clone(),
             town: a.town.clone(),
             postcode: a.postcode.as_ref().map(|p| p.as_str().to_string()),
-            moved_in: a.moved_in.map(iso),
-            moved_out: a.moved_out.map(iso),
+            moved_in: a.moved_in.map(format::iso),
+            moved_out: a.moved_out.map(format::iso),
             current: a.is_current,
         }
     }
@@ -833,8 +819,8 @@ impl From<&SchoolRecord> for SchoolDto {
             id: Some(s.id),
             school_organisation_id: s.school_org_id,
             school_name: s.school_name.clone(),
-            started_on: s.started_on.map(iso),
-            left_on: s.left_on.map(iso),
+            started_on: s.started_on.map(format::iso),
+            left_on: s.left_on.map(format::iso),
             current: s.is_current,
         }
     }
@@ -888,19 +874,6 @@ pub struct PersonDto {
     pub hidden_links: usize,
 }
 
-fn iso(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
-fn parse_iso(field: &str, s: Option<&str>) -> mace_domain::Result<Option<Date>> {
-    match s.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
-            .map(Some)
-            .map_err(|_| Error::validation(field, "Give the date as YYYY-MM-DD")),
-    }
-}
-
 fn person_dto(
     person: &Person,
     identifiers: &[mace_domain::identifiers::PersonIdentifier],
@@ -911,7 +884,7 @@ fn person_dto(
         kind: person.kind.as_str().into(),
         given_name: person.given_name.clone(),
         family_name: person.family_name.clone(),
-        date_of_birth: person.date_of_birth.map(iso),
+        date_of_birth: person.date_of_birth.map(format::iso),
         dob_approximate: person.dob_approximate,
         gender: person.gender.as_str().into(),
         postcode: person.postcode.as_ref().map(|p| p.as_str().to_string()),
@@ -994,7 +967,7 @@ pub(crate) async fn api_add_address(
         line2: body.line2,
         town: body.town,
         postcode: body.postcode.unwrap_or_default(),
-        moved_in: parse_iso("moved_in", body.moved_in.as_deref())?,
+        moved_in: format::parse_iso("moved_in", body.moved_in.as_deref())?,
         current: body.current,
     };
     let added = with_actor(&state, &c.user, None, true, move |tx, ctx, key, actor| {
@@ -1028,7 +1001,7 @@ pub(crate) async fn api_set_school(
     let input = SchoolInput {
         school_org_id: body.school_organisation_id,
         school_name: body.school_name,
-        started_on: parse_iso("started_on", body.started_on.as_deref())?,
+        started_on: format::parse_iso("started_on", body.started_on.as_deref())?,
     };
     let set = with_actor(&state, &c.user, None, true, move |tx, ctx, key, actor| {
         let input = input.clone();
@@ -1093,7 +1066,7 @@ pub(crate) async fn api_add_relationship(
                 .map_err(|e| Error::Validation(vec![e]))?,
             family_name: PersonName::parse("family_name", &n.family_name)
                 .map_err(|e| Error::Validation(vec![e]))?,
-            date_of_birth: parse_iso("date_of_birth", n.date_of_birth.as_deref())?,
+            date_of_birth: format::parse_iso("date_of_birth", n.date_of_birth.as_deref())?,
             dob_approximate: n.dob_approximate,
             gender: match n.gender.as_deref() {
                 None => Gender::NotKnown,
@@ -1176,7 +1149,7 @@ pub(crate) async fn api_find_related(
     let probe = Probe {
         given_name: body.given_name.trim().to_string(),
         family_name: body.family_name.trim().to_string(),
-        date_of_birth: parse_iso("date_of_birth", body.date_of_birth.as_deref())?,
+        date_of_birth: format::parse_iso("date_of_birth", body.date_of_birth.as_deref())?,
         ..Probe::default()
     };
     let found = find_related(&state, &c.user, None, kind, probe).await?;
@@ -1225,7 +1198,7 @@ pub(crate) async fn api_find_child(
     let probe = Probe {
         given_name: body.given_name.trim().to_string(),
         family_name: body.family_name.trim().to_string(),
-        date_of_birth: parse_iso("date_of_birth", body.date_of_birth.as_deref())?,
+        date_of_birth: format::parse_iso("date_of_birth", body.date_of_birth.as_deref())?,
         postcode: blank(&body.postcode)
             .map(|p| Postcode::parse(&p).map_err(|e| Error::Validation(vec![e])))
             .transpose()?,
@@ -1246,7 +1219,7 @@ fn match_dto(m: &Candidate) -> MatchDto {
     MatchDto {
         person_id: m.person.id,
         name: name(&m.person),
-        date_of_birth: m.person.date_of_birth.map(iso),
+        date_of_birth: m.person.date_of_birth.map(format::iso),
         score: m.score,
         reasons: m.reasons.clone(),
     }
@@ -1290,7 +1263,7 @@ pub(crate) async fn api_create_child(
             .map_err(|e| Error::Validation(vec![e]))?,
         family_name: PersonName::parse("family_name", &body.family_name)
             .map_err(|e| Error::Validation(vec![e]))?,
-        date_of_birth: parse_iso("date_of_birth", body.date_of_birth.as_deref())?,
+        date_of_birth: format::parse_iso("date_of_birth", body.date_of_birth.as_deref())?,
         dob_approximate: body.dob_approximate,
         gender: match body.gender.as_deref() {
             None => Gender::NotKnown,

@@ -65,19 +65,6 @@ impl Names {
     }
 }
 
-fn iso(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
-fn parse_iso(field: &str, s: Option<&str>) -> mace_domain::Result<Option<Date>> {
-    match s.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
-            .map(Some)
-            .map_err(|_| Error::validation(field, "Give the date as YYYY-MM-DD")),
-    }
-}
-
 fn days(n: i64) -> String {
     if n == 1 {
         "1 day".into()
@@ -1217,7 +1204,7 @@ fn action_dto(a: &PlanAction, names: &Names, today: Date) -> PlanActionDto {
         owner_organisation_name: names.org(a.owner_org_id),
         owner_user_id: a.owner_user_id,
         owner_user_name: a.owner_user_id.map(|u| names.user(u)),
-        due_on: iso(a.due_on),
+        due_on: format::iso(a.due_on),
         status: a.status.as_str().into(),
         outcome: a.outcome.clone(),
         overdue: a.overdue(today),
@@ -1293,8 +1280,8 @@ fn plan_dto(v: &PlanView, names: &Names, today: Date) -> PlanDto {
         lead_user_name: names.user(p.lead_user_id),
         lead_organisation_id: p.lead_org_id,
         lead_organisation_name: names.org(p.lead_org_id),
-        agreed_on: iso(p.agreed_on),
-        next_review_on: iso(p.next_review_on),
+        agreed_on: format::iso(p.agreed_on),
+        next_review_on: format::iso(p.next_review_on),
         review_state: review_state_code(v.review_state).into(),
         danger_statement: p.danger_statement.clone(),
         safety_goal: p.safety_goal.clone(),
@@ -1310,7 +1297,7 @@ fn plan_dto(v: &PlanView, names: &Names, today: Date) -> PlanDto {
             .iter()
             .map(|m| PlanMeetingDto {
                 id: m.id,
-                held_on: iso(m.held_on),
+                held_on: format::iso(m.held_on),
                 attendees: m.attendees.clone(),
                 attendee_organisation_ids: m.attendee_orgs.clone(),
                 decisions: m.decisions.clone(),
@@ -1321,10 +1308,10 @@ fn plan_dto(v: &PlanView, names: &Names, today: Date) -> PlanDto {
             .iter()
             .map(|r| PlanReviewDto {
                 id: r.id,
-                reviewed_on: iso(r.reviewed_on),
+                reviewed_on: format::iso(r.reviewed_on),
                 changes: r.changes.clone(),
                 decision: r.decision.as_str().into(),
-                next_review_on: r.next_review_on.map(iso),
+                next_review_on: r.next_review_on.map(format::iso),
             })
             .collect(),
     }
@@ -1421,8 +1408,8 @@ pub(crate) async fn api_create(
                 .ok_or_else(|| Error::validation("risk_level", "Not a risk level mace knows"))?,
         ),
         lead_user_id: Some(body.lead_user_id),
-        agreed_on: parse_iso("agreed_on", Some(&body.agreed_on))?,
-        next_review_on: parse_iso("next_review_on", Some(&body.next_review_on))?,
+        agreed_on: format::parse_iso("agreed_on", Some(&body.agreed_on))?,
+        next_review_on: format::parse_iso("next_review_on", Some(&body.next_review_on))?,
         danger_statement: body.danger_statement,
         safety_goal: body.safety_goal,
     };
@@ -1475,7 +1462,7 @@ pub(crate) async fn api_add_action(
         description: body.description,
         owner_org_id: Some(body.owner_organisation_id),
         owner_user_id: body.owner_user_id,
-        due_on: parse_iso("due_on", Some(&body.due_on))?,
+        due_on: format::parse_iso("due_on", Some(&body.due_on))?,
     };
     let (a, names, today) = with_actor(&state, &c.user, None, true, move |tx, ctx, key, actor| {
         let input = input.clone();
@@ -1587,7 +1574,7 @@ pub(crate) async fn api_add_meeting(
     Json(body): Json<NewPlanMeetingDto>,
 ) -> Result<Response, WebError> {
     let input = MeetingInput {
-        held_on: parse_iso("held_on", Some(&body.held_on))?,
+        held_on: format::parse_iso("held_on", Some(&body.held_on))?,
         attendees: body.attendees,
         attendee_orgs: body.attendee_organisation_ids,
         decisions: body.decisions,
@@ -1601,7 +1588,7 @@ pub(crate) async fn api_add_meeting(
         StatusCode::CREATED,
         &PlanMeetingDto {
             id: m.id,
-            held_on: iso(m.held_on),
+            held_on: format::iso(m.held_on),
             attendees: m.attendees,
             attendee_organisation_ids: m.attendee_orgs,
             decisions: m.decisions,
@@ -1641,13 +1628,13 @@ pub(crate) async fn api_add_review(
     Json(body): Json<NewPlanReviewDto>,
 ) -> Result<Response, WebError> {
     let input = ReviewInput {
-        reviewed_on: parse_iso("reviewed_on", Some(&body.reviewed_on))?,
+        reviewed_on: format::parse_iso("reviewed_on", Some(&body.reviewed_on))?,
         changes: body.changes,
         decision: Some(
             ReviewDecision::parse(body.decision.trim())
                 .ok_or_else(|| Error::validation("decision", "Not a review decision mace knows"))?,
         ),
-        next_review_on: parse_iso("next_review_on", body.next_review_on.as_deref())?,
+        next_review_on: format::parse_iso("next_review_on", body.next_review_on.as_deref())?,
     };
     let r = with_actor(&state, &c.user, None, true, move |tx, ctx, key, actor| {
         let input = input.clone();
@@ -1658,10 +1645,10 @@ pub(crate) async fn api_add_review(
         StatusCode::CREATED,
         &PlanReviewDto {
             id: r.id,
-            reviewed_on: iso(r.reviewed_on),
+            reviewed_on: format::iso(r.reviewed_on),
             changes: r.changes,
             decision: r.decision.as_str().into(),
-            next_review_on: r.next_review_on.map(iso),
+            next_review_on: r.next_review_on.map(format::iso),
         },
     ))
 }
@@ -1759,7 +1746,7 @@ pub(crate) async fn api_work(
                 plan_id: r.plan.id,
                 child_id: r.child.id,
                 child_name: name(&r.child),
-                next_review_on: iso(r.plan.next_review_on),
+                next_review_on: format::iso(r.plan.next_review_on),
                 state: review_state_code(r.state).into(),
                 days: (r.plan.next_review_on - today).whole_days(),
             })

@@ -19,7 +19,7 @@ use mace_domain::identity::model::User;
 use mace_domain::plans::ActionStatus;
 use mace_domain::teams::{self, TeamWork};
 use serde::Serialize;
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -137,10 +137,6 @@ pub(crate) async fn page(
 
 // --- API ---------------------------------------------------------------------------------------
 
-fn iso(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
 /// A team member.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TeamMemberDto {
@@ -194,7 +190,7 @@ fn line_dto(l: &AssessmentLine) -> crate::assessments::WorkLineDto {
         child_id: l.child.id,
         child_name: name(&l.child),
         judged_level: l.assessment.judged_level.as_str().into(),
-        review_due: l.assessment.review_due.map(iso),
+        review_due: l.assessment.review_due.map(format::iso),
     }
 }
 
@@ -241,7 +237,7 @@ pub(crate) async fn api_work(
                 child_name: name(&l.child),
                 description: l.action.description.clone(),
                 owner_user_id: l.action.owner_user_id,
-                due_on: iso(l.action.due_on),
+                due_on: format::iso(l.action.due_on),
                 status: l.action.status.as_str().into(),
                 overdue: l.overdue,
             })
