@@ -19,11 +19,15 @@ pub mod ids;
 pub mod language;
 pub mod linkage;
 pub mod matching;
+pub mod missing;
+pub mod nrm;
 pub mod person;
 pub mod plans;
 pub mod ports;
 pub mod postcode;
 pub mod profile;
+pub mod programmes;
+pub mod referrals;
 pub mod search;
 pub mod teams;
 

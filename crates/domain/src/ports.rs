@@ -521,3 +521,10 @@ pub trait TeamRepo: Send {
         team_id: Uuid,
     ) -> impl Future<Output = Result<Vec<AssessmentLine>>> + Send;
 }
+
+// Each of these traits lives beside its module's domain code and is re-exported here, so the
+// ports stay one place to look.
+pub use crate::missing::MissingRepo;
+pub use crate::nrm::NrmRepo;
+pub use crate::programmes::ProgrammeRepo;
+pub use crate::referrals::ReferralRepo;

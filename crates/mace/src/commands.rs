@@ -320,6 +320,10 @@ async fn load_demo_once(
     }
     load_demo_accounts(store, ctx, key).await?;
     crate::demo_cases::load(store, ctx, key).await?;
+    crate::demo_referrals::load(store, ctx, key).await?;
+    crate::demo_programmes::load(store, ctx, key).await?;
+    crate::demo_missing::load(store, ctx, key).await?;
+    crate::demo_nrm::load(store, ctx, key).await?;
     let generated = demo::people(seed, people, ctx.clock.now().date());
     insert_people(store, ctx, generated).await?;
     let now = ctx.clock.now();

@@ -8,6 +8,10 @@ mod backup;
 mod commands;
 mod config;
 mod demo_cases;
+mod demo_missing;
+mod demo_nrm;
+mod demo_programmes;
+mod demo_referrals;
 mod keys;
 mod test_clock;
 

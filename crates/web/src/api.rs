@@ -109,6 +109,10 @@ impl utoipa::Modify for BearerAuth {
 /// The OpenAPI 3.1 document for `/api/v1`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
+    doc.merge(crate::referrals::Doc::openapi());
+    doc.merge(crate::programmes::Doc::openapi());
+    doc.merge(crate::nrm::Doc::openapi());
+    doc.merge(crate::missing::Doc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc
 }
@@ -218,6 +222,10 @@ pub(crate) fn routes() -> Router<AppState> {
             "/merges/{id}/undo",
             axum::routing::post(crate::duplicates::api_unmerge),
         )
+        .merge(crate::referrals::api_routes())
+        .merge(crate::programmes::api_routes())
+        .merge(crate::nrm::api_routes())
+        .merge(crate::missing::api_routes())
 }
 
 /// The service's name, version and status.

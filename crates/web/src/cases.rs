@@ -219,6 +219,11 @@ const KINDS: &[(&str, &str)] = &[
     ("plan_action", "Plan action"),
     ("plan_meeting", "Plan meeting"),
     ("plan_review", "Plan review"),
+    ("referral", "Referral"),
+    ("programme", "Group programme"),
+    ("missing", "Missing episode"),
+    ("return_interview", "Return home interview"),
+    ("nrm", "National Referral Mechanism"),
 ];
 
 /// The stored kind as a static code (`other` for a kind this build does not know).

@@ -21,10 +21,14 @@ pub mod format;
 mod health;
 pub mod identifiers;
 mod middleware;
+pub mod missing;
+pub mod nrm;
 pub mod pages;
 mod pdf;
 pub mod people;
 pub mod plans;
+pub mod programmes;
+pub mod referrals;
 pub mod search;
 pub mod teams;
 pub mod tokens;
@@ -260,6 +264,10 @@ fn routes(state: &AppState) -> Router<AppState> {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/assets/{hash}/{*name}", get(assets::serve))
+        .merge(referrals::routes())
+        .merge(programmes::routes())
+        .merge(nrm::routes())
+        .merge(missing::routes())
         .nest("/api/v1", api::routes())
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
 }

@@ -1,0 +1,1 @@
+//! missing tests (both engines where storage is involved).

@@ -1,0 +1,1 @@
+//! nrm tests (both engines where storage is involved).

@@ -1,0 +1,1 @@
+//! programmes tests (both engines where storage is involved).

@@ -1,0 +1,1 @@
+//! referrals tests (both engines where storage is involved).

@@ -1,0 +1,1 @@
+//! missing pages and API tests.

@@ -1,0 +1,1 @@
+//! nrm pages and API tests.

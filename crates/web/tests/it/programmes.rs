@@ -1,0 +1,1 @@
+//! programmes pages and API tests.

@@ -1,0 +1,1 @@
+//! referrals pages and API tests.
