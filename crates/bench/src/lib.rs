@@ -1,5 +1,9 @@
-//! Shared helpers for mace's benchmark binaries: timing statistics, peak memory, and the
-//! Python virtual environment that holds the peers.
+//! Shared helpers for mace's benchmark binaries: timing statistics, peak memory, the Python
+//! virtual environment that holds the peers, the machine's CPU figures (`sys`), and driving the
+//! release `mace` binary over HTTP (`serve`).
+
+pub mod serve;
+pub mod sys;
 
 use std::time::Duration;
 

@@ -908,6 +908,14 @@ async fn new_version<R: AssessmentRepo + AuditLog>(
     Ok(next)
 }
 
+/// May `c` appear in a category's name? A category is a heading ("The child's own view",
+/// "Gifts, money or phones"), new ones welcome, so it is not one of a fixed list; but it holds
+/// only what a heading needs: letters and digits of any script, spaces and the marks
+/// `' - . , & ( )`. No `<`, `;`, `/`, `=` or quote marks, which injection needs (VAL-04).
+pub fn category_char(c: char) -> bool {
+    crate::person::name_and_role_char(c)
+}
+
 /// Add an indicator: a new version of the framework.
 pub async fn add_indicator<R: AssessmentRepo + AuditLog>(
     ctx: &Ctx,
@@ -923,6 +931,11 @@ pub async fn add_indicator<R: AssessmentRepo + AuditLog>(
         errs.push(FieldError::new(
             "category",
             "Enter the category (an existing one or a new one)",
+        ));
+    } else if !category.chars().all(category_char) {
+        errs.push(FieldError::new(
+            "category",
+            "The category must only include letters, numbers, spaces, brackets and the marks - ' . , &",
         ));
     }
     if label.chars().count() < 5 {
@@ -1123,6 +1136,23 @@ mod tests {
 
     fn f() -> Framework {
         default_framework(Uuid::nil(), OffsetDateTime::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn categories_are_headings_not_markup() {
+        for i in &f().indicators {
+            assert!(i.category.chars().all(category_char), "{}", i.category);
+        }
+        assert!("Children & Families (new)".chars().all(category_char));
+        for bad in [
+            "' OR '1'='1'; --",
+            "<script>",
+            "../../etc",
+            "a=b",
+            "\"quoted\"",
+        ] {
+            assert!(!bad.chars().all(category_char), "{bad}");
+        }
     }
 
     fn answer(code: &str, p: Presence) -> Answer {

@@ -326,6 +326,30 @@ pub(crate) fn detail_reason(d: Decision) -> Option<String> {
     Some(format!("{{\"reason\":\"{}\"}}", d.reason.as_str()))
 }
 
+/// Record that the actor consulted the person's record for `action`, with the decision's reason.
+pub(crate) async fn record_consultation<R: AuditLog>(
+    ctx: &Ctx,
+    tx: &mut R,
+    key: &ChainKey,
+    actor: &Actor,
+    action: &str,
+    person_id: Uuid,
+    d: Decision,
+) -> Result<()> {
+    let mut e = event(
+        ctx,
+        actor,
+        Category::Consultation,
+        action,
+        Outcome::Success,
+        person_id,
+        "person",
+    );
+    e.detail = detail_reason(d);
+    tx.append(key, ctx.ids.new_id(), &e).await?;
+    Ok(())
+}
+
 /// The outcome of asking to open a child's record.
 pub enum Opened {
     Allowed {
@@ -400,17 +424,7 @@ pub async fn authorize_view<R: PersonRepo + CaseRepo + MergeRepo + AuditLog>(
     if let Some(into) = tx.merged_into(person_id).await? {
         return Ok(ViewVerdict::Merged { into });
     }
-    let mut e = event(
-        ctx,
-        actor,
-        Category::Consultation,
-        "record.view",
-        Outcome::Success,
-        person_id,
-        "person",
-    );
-    e.detail = detail_reason(d);
-    tx.append(key, ctx.ids.new_id(), &e).await?;
+    record_consultation(ctx, tx, key, actor, "record.view", person_id, d).await?;
     Ok(ViewVerdict::Allowed)
 }
 
@@ -483,17 +497,31 @@ pub async fn list_children<R: CaseRepo + AuditLog>(
     query: &str,
     limit: i64,
 ) -> Result<Vec<Person>> {
+    let query = list_query(query)?;
     let scope = authz::scope(actor);
     if scope == Scope::Nothing {
         return Ok(Vec::new());
     }
     let rows = tx
-        .list_children(&scope, &person::fold(query), limit)
+        .list_children(&scope, &person::fold(&query), limit)
         .await?;
     let mut e = untargeted(ctx, actor, Category::Consultation, "record.list");
     e.detail = Some(format!("{{\"results\":{}}}", rows.len()));
     tx.append(key, ctx.ids.new_id(), &e).await?;
     Ok(rows)
+}
+
+/// The longest start of a name the children list searches for (a name is at most 100).
+pub const LIST_QUERY_MAX: usize = 100;
+
+/// The start of a name to list children by: trimmed, at most [`LIST_QUERY_MAX`] characters
+/// (longer can match no name, and is refused rather than cut short); blank lists them all.
+pub fn list_query(q: &str) -> Result<String> {
+    let q = q.trim();
+    if q.chars().count() > LIST_QUERY_MAX {
+        return Err(Error::validation("q", "Search for 100 characters or fewer"));
+    }
+    Ok(q.to_string())
 }
 
 /// A break-glass reason: trimmed, 20 to 2,000 characters.
@@ -642,6 +670,19 @@ pub(crate) fn check_probe(actor: &Actor, probe: &crate::matching::Probe) -> Resu
             "family_name",
             "Names must be 100 characters or fewer",
         ));
+    }
+    // A name searched for is held to what a recorded name may hold ([`crate::person::name_char`]):
+    // anything else can find no one, and is refused rather than searched for.
+    for (field, name) in [
+        ("given_name", &probe.given_name),
+        ("family_name", &probe.family_name),
+    ] {
+        if !name.trim().chars().all(crate::person::name_char) {
+            errs.push(FieldError::new(
+                field,
+                "Names must only include letters, spaces, hyphens, apostrophes and full stops",
+            ));
+        }
     }
     if errs.is_empty() {
         Ok(())

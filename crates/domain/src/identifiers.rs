@@ -119,13 +119,16 @@ pub fn pnc(raw: &str) -> Result<String> {
         )
     };
     let (year, rest) = s.split_once('/').ok_or_else(bad)?;
-    let (serial, letter) = rest.split_at(rest.len().saturating_sub(1));
+    // Split off the last character, not the last byte: it may be any character (found by
+    // fuzzing: `02/1É` used to panic).
+    let mut chars = rest.chars();
+    let letter = chars.next_back();
+    let serial = chars.as_str();
     let ok = year.len() == 2
         && year.chars().all(|c| c.is_ascii_digit())
         && (1..=7).contains(&serial.len())
         && serial.chars().all(|c| c.is_ascii_digit())
-        && letter.len() == 1
-        && letter.chars().all(|c| c.is_ascii_uppercase());
+        && letter.is_some_and(|c| c.is_ascii_uppercase());
     if ok { Ok(s) } else { Err(bad()) }
 }
 
@@ -178,7 +181,16 @@ pub fn parse(kind: IdentifierKind, raw: &str) -> Result<String> {
         IdentifierKind::Upn => upn(raw),
         IdentifierKind::Pnc => pnc(raw),
         IdentifierKind::Phone => phone(raw),
-        IdentifierKind::Alias => text(raw, "other name"),
+        IdentifierKind::Alias => text(raw, "other name").and_then(|t| {
+            if t.chars().all(crate::person::name_char) {
+                Ok(t)
+            } else {
+                Err(Error::validation(
+                    "value",
+                    "An other name must only include letters, spaces, hyphens, apostrophes and full stops",
+                ))
+            }
+        }),
         IdentifierKind::StreetName => text(raw, "street name"),
         IdentifierKind::LocalId => text(raw, "local id"),
         IdentifierKind::Handle => {
@@ -245,6 +257,8 @@ mod tests {
         assert!(
             pnc("2002/123456X").is_err() && pnc("02/123456").is_err() && pnc("02123456X").is_err()
         );
+        // A multi-byte last character is refused, not a panic (found by fuzzing).
+        assert!(pnc("02/1É").is_err() && pnc("02/İ").is_err() && pnc("02/").is_err());
         assert_eq!(phone("07700 900123").unwrap(), "+447700900123");
         assert_eq!(phone("+44 (0)7700 900123").unwrap(), "+447700900123");
         assert_eq!(phone("0044 7700 900123").unwrap(), "+447700900123");

@@ -7,6 +7,7 @@
 pub mod assessment;
 pub mod audit;
 pub mod authz;
+pub mod calendar;
 pub mod cases;
 pub mod clock;
 pub mod dedupe;
@@ -30,6 +31,12 @@ pub mod programmes;
 pub mod referrals;
 pub mod search;
 pub mod teams;
+pub(crate) mod validate;
+pub mod vehicle;
+
+/// Properties of every parser of outside input, checked by unit tests and by the fuzz targets.
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod properties;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, FieldError, Result};

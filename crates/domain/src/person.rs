@@ -60,7 +60,23 @@ text_enum!(
     }
 );
 
-/// A person's given or family name: trimmed, 1 to 100 characters, no control characters.
+/// May `c` appear in a person's name? Letters and digits of any script, spaces, apostrophes,
+/// hyphens, full stops and commas; no other ASCII punctuation or symbol (`<`, `;`, `/`, `=` …),
+/// which no real name needs and markup, query and path injection do (VAL-04: positive
+/// validation), and no control character.
+pub fn name_char(c: char) -> bool {
+    !c.is_control()
+        && (!c.is_ascii() || c.is_ascii_alphanumeric() || matches!(c, ' ' | '\'' | '-' | '.' | ','))
+}
+
+/// May `c` appear in a person's name and role as written on a form ("Grace Adeyemi, social
+/// worker (Estuary CSC)")? What a name may hold ([`name_char`]), and the brackets and ampersand
+/// a role or team may ("Children & Families"); still no `<`, `;`, `/`, `=` or quote marks.
+pub fn name_and_role_char(c: char) -> bool {
+    name_char(c) || matches!(c, '(' | ')' | '&')
+}
+
+/// A person's given or family name: trimmed, 1 to 100 characters of [`name_char`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonName(pub(crate) String);
 
@@ -80,6 +96,12 @@ impl PersonName {
             return Err(FieldError::new(
                 field,
                 "Name must not contain control characters",
+            ));
+        }
+        if !t.chars().all(name_char) {
+            return Err(FieldError::new(
+                field,
+                "Name must only include letters, spaces, hyphens, apostrophes and full stops",
             ));
         }
         Ok(Self(t.to_string()))
@@ -167,6 +189,25 @@ pub async fn create<R: PersonRepo>(ctx: &Ctx, repo: &mut R, new: NewPerson) -> R
 mod tests {
     use super::*;
     use time::macros::date;
+
+    #[test]
+    fn a_name_and_role_holds_no_markup_query_or_path() {
+        for ok in [
+            "Grace Adeyemi, social worker",
+            "DC 4521 O'Neill (Estuary Police)",
+            "Zoë Smith-Jones, Children & Families",
+        ] {
+            assert!(ok.chars().all(name_and_role_char), "{ok}");
+        }
+        for bad in [
+            "' OR '1'='1'; --",
+            "<b>x</b>",
+            "../../etc/passwd",
+            "a\u{0}b",
+        ] {
+            assert!(!bad.chars().all(name_and_role_char), "{bad}");
+        }
+    }
 
     #[test]
     fn names_are_trimmed_and_bounded() {

@@ -16,10 +16,11 @@ use crate::Ctx;
 use crate::audit::{Category, ChainKey, Outcome};
 use crate::authz::{self, Action, Actor, Scope};
 use crate::cases::{self, InvolvementReason, event, record_refusal};
-use crate::error::{Error, FieldError, Result};
+use crate::error::{Error, Result};
 use crate::identity::model::{Organisation, User, UserStatus};
 use crate::person::{Person, text_enum};
 use crate::ports::{AuditLog, CaseRepo, IdentityRepo, PersonRepo, PlanRepo};
+use crate::validate::{Errors, optional_text, short, text, today};
 use serde::Serialize;
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -285,68 +286,6 @@ pub struct ReviewLine {
     pub state: ReviewState,
 }
 
-fn today(ctx: &Ctx) -> Date {
-    ctx.clock.now().date()
-}
-
-fn text(field: &str, value: &str, min: usize, max: usize, missing: &str) -> Result<String> {
-    let t = value.trim();
-    let n = t.chars().count();
-    if n == 0 || n < min {
-        return Err(Error::validation(field, missing));
-    }
-    if n > max {
-        return Err(Error::validation(
-            field,
-            &format!("Must be {max} characters or fewer"),
-        ));
-    }
-    if t.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Err(Error::validation(
-            field,
-            "Must not contain control characters",
-        ));
-    }
-    Ok(t.to_string())
-}
-
-fn optional_text(field: &str, value: &str, max: usize) -> Result<String> {
-    if value.trim().is_empty() {
-        Ok(String::new())
-    } else {
-        text(field, value, 0, max, "")
-    }
-}
-
-/// Collect the errors of several checks, field by field.
-#[derive(Default)]
-struct Errors(Vec<FieldError>);
-
-impl Errors {
-    fn take<T: Default>(&mut self, r: Result<T>) -> T {
-        match r {
-            Ok(v) => v,
-            Err(Error::Validation(mut e)) => {
-                self.0.append(&mut e);
-                T::default()
-            }
-            Err(_) => T::default(),
-        }
-    }
-    fn push(&mut self, field: &str, message: &str) {
-        self.0.push(FieldError::new(field, message));
-    }
-    fn done(self) -> Result<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Validation(self.0))
-        }
-    }
-}
-
 /// The child's open plan (the newest open one), or `NotFound`.
 async fn open_plan_of<R: PlanRepo>(tx: &mut R, child_id: Uuid) -> Result<Plan> {
     tx.plans_for(child_id)
@@ -368,16 +307,6 @@ async fn active_user_of<R: IdentityRepo>(
             Ok(u)
         }
         _ => Err(Error::validation(field, message)),
-    }
-}
-
-fn short(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max).collect();
-        t.push('…');
-        t
     }
 }
 
@@ -417,27 +346,17 @@ pub async fn child_plans<R: PersonRepo + CaseRepo + PlanRepo + IdentityRepo + Au
     actor: &Actor,
     child_id: Uuid,
 ) -> Result<ChildPlans> {
-    let child = cases::child(tx, child_id).await?;
-    let facts = tx
-        .record_facts(child_id, actor.user_id, actor.org_id, ctx.clock.now())
-        .await?;
+    let (child, facts) = cases::may_on_child(
+        ctx,
+        tx,
+        key,
+        actor,
+        child_id,
+        Action::ViewRecord,
+        "plan.view",
+    )
+    .await?;
     let d = authz::decide(actor, Action::ViewRecord, Some(&facts));
-    if !d.allow {
-        record_refusal(
-            ctx,
-            tx,
-            key,
-            actor,
-            "plan.view",
-            child_id,
-            "person",
-            cases::detail_reason(d),
-        )
-        .await?;
-        return Err(Error::Forbidden {
-            reason: d.reason.as_str().into(),
-        });
-    }
     let may_edit = authz::decide(actor, Action::EditRecord, Some(&facts)).allow;
     let day = today(ctx);
     let mut current = None;
@@ -450,17 +369,7 @@ pub async fn child_plans<R: PersonRepo + CaseRepo + PlanRepo + IdentityRepo + Au
             earlier.push(v);
         }
     }
-    let mut e = event(
-        ctx,
-        actor,
-        Category::Consultation,
-        "plan.view",
-        Outcome::Success,
-        child_id,
-        "person",
-    );
-    e.detail = cases::detail_reason(d);
-    tx.append(key, ctx.ids.new_id(), &e).await?;
+    cases::record_consultation(ctx, tx, key, actor, "plan.view", child_id, d).await?;
     let users = tx
         .list_users(None)
         .await?

@@ -479,6 +479,9 @@ pub async fn add_address<R: PersonRepo + CaseRepo + ProfileRepo + AuditLog>(
     Ok(address)
 }
 
+/// The longest a school's name may be.
+pub const SCHOOL_NAME_MAX: usize = 200;
+
 /// A school as entered: one of the partnership's schools, or a name.
 #[derive(Debug, Clone, Default)]
 pub struct SchoolInput {
@@ -502,6 +505,11 @@ pub async fn set_school<R: PersonRepo + CaseRepo + ProfileRepo + IdentityRepo + 
     if person.kind != PersonKind::Child {
         return Err(Error::NotFound);
     }
+    // A name typed beside a school chosen from the list is not used, but it is still held to a
+    // name's limits: nothing the form could not take is accepted quietly.
+    if input.school_org_id.is_some() {
+        bounded("school_name", &input.school_name, SCHOOL_NAME_MAX, None)?;
+    }
     let name = match input.school_org_id {
         Some(org_id) => match tx.get_org(org_id).await? {
             Some(o) if o.org_type == OrgType::School => o.name,
@@ -515,7 +523,7 @@ pub async fn set_school<R: PersonRepo + CaseRepo + ProfileRepo + IdentityRepo + 
         None => bounded(
             "school_name",
             &input.school_name,
-            200,
+            SCHOOL_NAME_MAX,
             Some("Choose the school or type its name"),
         )?,
     };

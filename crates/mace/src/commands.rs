@@ -511,6 +511,114 @@ pub async fn user_add(file: Option<&Path>, o: &Overrides, req: UserAdd) -> Resul
     Ok(())
 }
 
+/// Import staff accounts from a CSV file (`mace user import FILE`): every row is checked
+/// (`identity::import::parse`, then against the database) and either every account is created,
+/// each with a one-time password printed once, or none is and every problem is listed with its
+/// line. Organisations must exist already (created with `mace user add` or on `/admin`).
+pub async fn user_import(file: Option<&Path>, o: &Overrides, csv: &Path) -> Result<()> {
+    use mace_domain::identity::import;
+    let cfg = Config::load(file, o)?;
+    init_logging(&cfg);
+    let size = std::fs::metadata(csv)
+        .with_context(|| format!("cannot read {}", csv.display()))?
+        .len();
+    if size > import::MAX_BYTES as u64 {
+        anyhow::bail!(
+            "{} is too big: import at most {} KB ({} accounts) at once",
+            csv.display(),
+            import::MAX_BYTES / 1024,
+            import::MAX_ROWS
+        );
+    }
+    let bytes = std::fs::read(csv).with_context(|| format!("cannot read {}", csv.display()))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        anyhow::anyhow!(
+            "{} is not UTF-8 text: save the spreadsheet as \"CSV UTF-8\"",
+            csv.display()
+        )
+    })?;
+    let problems = |errors: &[import::LineError]| {
+        for e in errors {
+            eprintln!("{}: {e}", csv.display());
+        }
+        anyhow::anyhow!(
+            "nothing was imported: {} problem{} in {} (listed above)",
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" },
+            csv.display()
+        )
+    };
+    let rows = import::parse(&text).map_err(|e| problems(&e))?;
+    let mut secrets = Vec::with_capacity(rows.len());
+    for _ in &rows {
+        secrets.push(generate_password()?);
+    }
+    let hashes = hash_all(secrets.clone()).await?;
+    let accounts: Vec<(import::ImportRow, String)> = rows.into_iter().zip(hashes).collect();
+    let store = open_store(&cfg).await?;
+    let key = crate::keys::load_audit_key(&cfg.audit_key_path(), true)?;
+    let ctx = Ctx::system();
+    let made = store
+        .write(|tx| {
+            let (ctx, key) = (ctx.clone(), key.clone());
+            let to_create = accounts
+                .iter()
+                .map(|(row, hash)| import::ToCreate {
+                    row: row.clone(),
+                    password_hash: hash.clone(),
+                })
+                .collect();
+            Box::pin(async move {
+                let by = AdminActor::Operator("cli");
+                import::import(&ctx, tx, &key, &by, to_create).await
+            })
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot import the accounts: {e}"))?;
+    store.close().await;
+    let users = made.map_err(|e| problems(&e))?;
+    println!(
+        "created {} accounts; one-time passwords, shown once (each person changes theirs at first sign-in, then enrols a second factor):",
+        users.len()
+    );
+    println!("email,one_time_password");
+    for (u, secret) in users.iter().zip(&secrets) {
+        println!("{},{secret}", u.email.as_str());
+    }
+    Ok(())
+}
+
+/// Hash many passwords with Argon2id, on as many threads as there are cores.
+async fn hash_all(secrets: Vec<String>) -> Result<Vec<String>> {
+    tokio::task::spawn_blocking(move || {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let chunk = secrets.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = secrets
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|p| password::hash(p, password::HashParams::default()))
+                            .collect::<std::result::Result<Vec<_>, _>>()
+                    })
+                })
+                .collect();
+            let mut out = Vec::with_capacity(secrets.len());
+            for h in handles {
+                let part = h
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("a password hashing thread failed"))?
+                    .map_err(|_| anyhow::anyhow!("cannot hash a password"))?;
+                out.extend(part);
+            }
+            Ok(out)
+        })
+    })
+    .await
+    .context("the password hashing task failed")?
+}
+
 pub struct TokenCreate {
     pub email: String,
     pub name: String,

@@ -184,6 +184,17 @@ enum UserAction {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Create many accounts from a CSV file with a header row: email, display name,
+    /// organisation, roles (separated by ";"). Every row is checked first; if any is wrong,
+    /// nothing is created and each problem is listed with its line. Organisations must exist.
+    /// Each account's one-time password is printed once.
+    Import {
+        /// The CSV file (UTF-8, at most 1,000 accounts)
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -306,6 +317,9 @@ fn main() -> ExitCode {
                 };
                 commands::user_add(file.as_deref(), &overrides(db), req).await
             }
+            Command::User {
+                action: UserAction::Import { file: csv, db },
+            } => commands::user_import(file.as_deref(), &overrides(db), &csv).await,
             Command::Token {
                 action:
                     TokenAction::Create {

@@ -41,6 +41,11 @@ const MERGE_STEPS: &[&str] = &[
     "UPDATE relationships SET person_id = $2, merged_from = $1 WHERE person_id = $3",
     "UPDATE relationships SET related_id = $2, related_merged_from = $1 WHERE related_id = $3",
     "UPDATE plans SET person_id = $2, merged_from = $1 WHERE person_id = $3",
+    "UPDATE referrals SET person_id = $2, merged_from = $1 WHERE person_id = $3",
+    "UPDATE nrm_referrals SET person_id = $2, merged_from = $1 WHERE person_id = $3",
+    "UPDATE programme_members SET person_id = $2, merged_from = $1 WHERE person_id = $3",
+    "UPDATE missing_episodes SET person_id = $2, merged_from = $1 WHERE person_id = $3",
+    "UPDATE missing_prompts SET person_id = $2, merged_from = $1 WHERE person_id = $3",
     "INSERT INTO involvements (person_id, org_id, reason, is_lead, created_at, merged_from) \
      SELECT $2, org_id, reason, FALSE, created_at, $1 FROM involvements WHERE person_id = $3 \
      ON CONFLICT (person_id, org_id, reason) DO NOTHING",
@@ -66,6 +71,11 @@ const UNMERGE_MOVES: &[&str] = &[
     "UPDATE relationships SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
     "UPDATE relationships SET related_id = $2, related_merged_from = NULL WHERE related_merged_from = $1",
     "UPDATE plans SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
+    "UPDATE referrals SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
+    "UPDATE nrm_referrals SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
+    "UPDATE programme_members SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
+    "UPDATE missing_episodes SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
+    "UPDATE missing_prompts SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
 ];
 
 /// Undoing a merge, copies removed: `$1` merge id.
@@ -245,5 +255,71 @@ impl MergeRepo for Tx {
             .await)
         .map_err(db_err)?;
         Ok(rows.into_iter().map(PersonMerge::from).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::{MERGE_STEPS, UNMERGE_DELETES, UNMERGE_MOVES};
+
+    /// Tables that point at a person but stay where they are on a merge, and why.
+    const STAY: &[(&str, &str)] = &[
+        (
+            "break_glass",
+            "a grant was to open that record; it ends with it",
+        ),
+        ("person_merges", "the merge itself"),
+        ("not_duplicates", "decisions about that pair of records"),
+        (
+            "concern_drafts",
+            "an author's draft stays on the record it was started on",
+        ),
+    ];
+
+    /// Every table with a column that references `people` (read from the SQLite migrations).
+    fn person_tables() -> Vec<String> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite");
+        let mut tables = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let sql = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for block in sql.split("CREATE TABLE ").skip(1) {
+                let name = block
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .next()
+                    .unwrap()
+                    .to_string();
+                let body = block.split("\n)").next().unwrap();
+                if body.contains("REFERENCES people") {
+                    tables.push(name);
+                }
+            }
+        }
+        tables.sort();
+        tables
+    }
+
+    /// A new table about a child must move with a merge and move back on undo, or be listed in
+    /// `STAY` with the reason: otherwise a merge would leave part of the child's history behind.
+    #[test]
+    fn every_table_about_a_person_moves_with_a_merge_and_back() {
+        let tables = person_tables();
+        assert!(tables.len() > 10, "{tables:?}");
+        for t in &tables {
+            if STAY.iter().any(|(s, _)| s == t) {
+                continue;
+            }
+            let moved = MERGE_STEPS.iter().any(|s| {
+                s.starts_with(&format!("UPDATE {t} SET"))
+                    || s.starts_with(&format!("INSERT INTO {t} ("))
+            });
+            assert!(moved, "a merge does not move {t}");
+            let back = UNMERGE_MOVES
+                .iter()
+                .chain(UNMERGE_DELETES)
+                .any(|s| s.contains(&format!(" {t} ")));
+            assert!(back, "undoing a merge does not restore {t}");
+        }
     }
 }

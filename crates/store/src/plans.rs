@@ -3,7 +3,7 @@
 
 use crate::cases::in_scope;
 use crate::repos::PersonRow;
-use crate::tx::{Tx, db_err, on_both};
+use crate::tx::{Tx, corrupt, db_err, on_both, scope_parts, with_children};
 use crate::types::DbTime;
 use mace_domain::authz::Scope;
 use mace_domain::person::Person;
@@ -14,10 +14,6 @@ use mace_domain::ports::PlanRepo;
 use mace_domain::{Error, Result};
 use time::Date;
 use uuid::Uuid;
-
-fn corrupt(what: &str) -> Error {
-    Error::store(format!("stored {what} is invalid"))
-}
 
 macro_rules! plan_columns {
     () => {
@@ -248,18 +244,6 @@ struct ReviewRow {
     org_id: Uuid,
     created_by: Uuid,
     created_at: DbTime,
-}
-
-fn scope_parts(scope: &Scope) -> Option<(Uuid, Uuid, DbTime, bool)> {
-    match scope {
-        Scope::Nothing => None,
-        Scope::Related {
-            org_id,
-            user_id,
-            now,
-            police,
-        } => Some((*org_id, *user_id, DbTime(*now), *police)),
-    }
 }
 
 impl PlanRepo for Tx {
@@ -493,9 +477,7 @@ impl PlanRepo for Tx {
         .fetch_all(c)
         .await)
         .map_err(db_err)?;
-        rows.into_iter()
-            .map(|r| Ok((PlanAction::try_from(r.action)?, Person::try_from(r.person)?)))
-            .collect()
+        with_children(rows, |r| (r.action, r.person))
     }
 
     async fn plans_due_for_review(
@@ -517,8 +499,6 @@ impl PlanRepo for Tx {
             .fetch_all(c)
             .await)
         .map_err(db_err)?;
-        rows.into_iter()
-            .map(|r| Ok((Plan::try_from(r.plan)?, Person::try_from(r.person)?)))
-            .collect()
+        with_children(rows, |r| (r.plan, r.person))
     }
 }

@@ -6,8 +6,7 @@ use crate::assessments::{LineRow, assessment_columns, line_select};
 use crate::cases::in_scope;
 use crate::plans::{OwnedActionRow, action_columns, person_columns};
 use crate::repos::PersonRow;
-use crate::tx::{Tx, db_err, on_both};
-use crate::types::DbTime;
+use crate::tx::{Tx, db_err, on_both, scope_parts};
 use mace_domain::Result;
 use mace_domain::assessment::AssessmentLine;
 use mace_domain::authz::Scope;
@@ -78,18 +77,6 @@ struct TeamCaseRow {
     member_id: Uuid,
 }
 
-fn parts(scope: &Scope) -> Option<(Uuid, Uuid, DbTime, bool)> {
-    match scope {
-        Scope::Nothing => None,
-        Scope::Related {
-            org_id,
-            user_id,
-            now,
-            police,
-        } => Some((*org_id, *user_id, DbTime(*now), *police)),
-    }
-}
-
 impl Tx {
     async fn team_lines(
         &mut self,
@@ -98,7 +85,7 @@ impl Tx {
         team_id: Uuid,
         by: Option<Date>,
     ) -> Result<Vec<AssessmentLine>> {
-        let Some((org, user, now, police)) = parts(scope) else {
+        let Some((org, user, now, police)) = scope_parts(scope) else {
             return Ok(Vec::new());
         };
         let rows = on_both!(self, |c| {
@@ -126,7 +113,7 @@ impl TeamRepo for Tx {
         team_id: Uuid,
         limit: i64,
     ) -> Result<Vec<(Person, Uuid)>> {
-        let Some((org, user, now, police)) = parts(scope) else {
+        let Some((org, user, now, police)) = scope_parts(scope) else {
             return Ok(Vec::new());
         };
         let rows = on_both!(self, |c| sqlx::query_as::<_, TeamCaseRow>(TEAM_CASELOAD)
@@ -150,7 +137,7 @@ impl TeamRepo for Tx {
         team_id: Uuid,
         limit: i64,
     ) -> Result<Vec<(PlanAction, Person)>> {
-        let Some((org, user, now, police)) = parts(scope) else {
+        let Some((org, user, now, police)) = scope_parts(scope) else {
             return Ok(Vec::new());
         };
         let rows = on_both!(self, |c| sqlx::query_as::<_, OwnedActionRow>(TEAM_ACTIONS)

@@ -47,6 +47,44 @@ impl Tx {
     }
 }
 
+/// A stored value the domain cannot read back.
+pub(crate) fn corrupt(what: &str) -> Error {
+    Error::store(format!("stored {what} is invalid"))
+}
+
+/// A scope's binds for the `in_scope!` filter (organisation, user, now, police); `None` when the
+/// scope reaches nothing.
+pub(crate) fn scope_parts(
+    scope: &mace_domain::authz::Scope,
+) -> Option<(uuid::Uuid, uuid::Uuid, crate::types::DbTime, bool)> {
+    use mace_domain::authz::Scope;
+    match scope {
+        Scope::Nothing => None,
+        Scope::Related {
+            org_id,
+            user_id,
+            now,
+            police,
+        } => Some((*org_id, *user_id, crate::types::DbTime(*now), *police)),
+    }
+}
+
+/// Rows of a record with its child: each split into the record's row and the child's, then read.
+pub(crate) fn with_children<R, A, T>(
+    rows: Vec<R>,
+    split: impl Fn(R) -> (A, crate::repos::PersonRow),
+) -> Result<Vec<(T, mace_domain::person::Person)>, Error>
+where
+    T: TryFrom<A, Error = Error>,
+{
+    rows.into_iter()
+        .map(|r| {
+            let (a, p) = split(r);
+            Ok((T::try_from(a)?, mace_domain::person::Person::try_from(p)?))
+        })
+        .collect()
+}
+
 /// Map a driver error to the domain's. The detail names the failure, never the bound values, so
 /// it can be logged without personal data.
 pub(crate) fn db_err(e: sqlx::Error) -> Error {

@@ -606,7 +606,17 @@ pub(crate) async fn set_status(
     Form(f): Form<StatusForm>,
 ) -> Result<Response, WebError> {
     auth.check_csrf(&f.csrf_token)?;
-    let enabled = f.enabled == "yes";
+    // Only the form's two values: anything else is refused, never read as "disable".
+    let enabled = match f.enabled.as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => {
+            return Err(WebError::Domain(mace_domain::Error::validation(
+                "enabled",
+                "Choose whether the account is enabled",
+            )));
+        }
+    };
     as_user(&state, &auth, true, move |tx, ctx, key, actor| {
         Box::pin(async move {
             let by = admin::may_administer(&actor)?;
@@ -735,4 +745,185 @@ pub(crate) fn allowed_with_temporary_password(path: &str) -> bool {
 /// Does this signed-in user still have to replace a temporary password?
 pub(crate) fn must_change_password(auth: &Auth) -> bool {
     auth.full() && auth.user.password_hash.is_some() && auth.user.password_changed_at.is_none()
+}
+
+// --- importing users from a spreadsheet -----------------------------------------------------------
+
+/// One account made by an import, with its temporary password (shown once).
+pub struct ImportedRow {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub org: String,
+    pub roles: String,
+    pub password: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/import.html")]
+pub struct ImportPage {
+    pub layout: Layout,
+    pub form: FormState,
+    pub csrf: String,
+    /// The organisations rows may name.
+    pub orgs: Vec<String>,
+    /// The accounts just created (empty until an import succeeds).
+    pub created: Vec<ImportedRow>,
+    pub max_rows: usize,
+}
+
+async fn render_import(
+    state: &AppState,
+    ctx: PageContext,
+    auth: &Auth,
+    form: FormState,
+    created: Vec<ImportedRow>,
+) -> Result<String, WebError> {
+    let orgs = as_user(state, auth, false, move |tx, _ctx, _key, actor| {
+        Box::pin(async move {
+            admin::may_administer(&actor)?;
+            Ok(tx
+                .list_orgs()
+                .await?
+                .into_iter()
+                .map(|o| o.name)
+                .collect::<Vec<_>>())
+        })
+    })
+    .await?;
+    let title = match (form.has_errors(), created.is_empty()) {
+        (true, _) => "Error: Import users",
+        (false, true) => "Import users",
+        (false, false) => "Users imported",
+    };
+    Ok(ImportPage {
+        layout: Layout::from_ctx(state, ctx, title),
+        form,
+        csrf: auth.session.csrf_secret.clone(),
+        orgs,
+        created,
+        max_rows: mace_domain::identity::import::MAX_ROWS,
+    }
+    .render()?)
+}
+
+pub(crate) async fn import_form(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    SignedIn(auth): SignedIn,
+) -> Result<Response, WebError> {
+    Ok(
+        Html(render_import(&state, ctx, &auth, FormState::default(), Vec::new()).await?)
+            .into_response(),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ImportForm {
+    #[serde(default)]
+    pub csv: String,
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
+/// Import accounts from pasted CSV: checked whole (`identity::import`), then every account is
+/// created in one transaction with a temporary password (as on "Add a user": changed at first
+/// sign-in, then the authenticator app is set up), or none is and every problem is listed by
+/// line. Audited: a `user.create` event per account and one `user.import`.
+pub(crate) async fn import_users(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    SignedIn(auth): SignedIn,
+    Form(f): Form<ImportForm>,
+) -> Result<Response, WebError> {
+    use mace_domain::identity::import;
+    auth.check_csrf(&f.csrf_token)?;
+    // Decide before any work: only the partnership administrator imports.
+    as_user(&state, &auth, false, move |_tx, _ctx, _key, actor| {
+        Box::pin(async move { admin::may_administer(&actor).map(|_| ()) })
+    })
+    .await?;
+    let mut form = FormState::default();
+    form.values.insert("csv".into(), f.csv.clone());
+    let problems = |form: &mut FormState, errors: Vec<import::LineError>| {
+        form.errors.extend(errors.into_iter().map(|e| {
+            let message = if e.line == 0 {
+                e.message
+            } else {
+                format!("Line {}: {}", e.line, e.message)
+            };
+            FieldError::new("csv", message)
+        }));
+    };
+    let rows = match import::parse(&f.csv) {
+        Ok(rows) => rows,
+        Err(errors) => {
+            problems(&mut form, errors);
+            let html = render_import(&state, ctx, &auth, form, Vec::new()).await?;
+            return Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html));
+        }
+    };
+    let passwords: Vec<String> = rows.iter().map(|_| temporary_password()).collect();
+    let hashes = hash_many(&state, passwords.clone()).await?;
+    let accounts: Vec<(import::ImportRow, String)> = rows.into_iter().zip(hashes).collect();
+    let made = as_user(&state, &auth, true, move |tx, ctx, key, actor| {
+        let to_create = accounts
+            .iter()
+            .map(|(row, hash)| import::ToCreate {
+                row: row.clone(),
+                password_hash: hash.clone(),
+            })
+            .collect();
+        Box::pin(async move {
+            let by = admin::may_administer(&actor)?;
+            let made = import::import(&ctx, tx, &key, &by, to_create).await?;
+            let orgs = tx.list_orgs().await?;
+            Ok(made.map(|users| (users, orgs)))
+        })
+    })
+    .await?;
+    match made {
+        Ok((users, orgs)) => {
+            let names: HashMap<Uuid, String> = orgs.into_iter().map(|o| (o.id, o.name)).collect();
+            let created = users
+                .iter()
+                .zip(passwords)
+                .map(|(u, password)| ImportedRow {
+                    id: u.id,
+                    name: u.display_name.clone(),
+                    email: u.email.as_str().to_string(),
+                    org: names.get(&u.org_id).cloned().unwrap_or_default(),
+                    roles: roles_text(u),
+                    password,
+                })
+                .collect();
+            let html = render_import(&state, ctx, &auth, FormState::default(), created).await?;
+            Ok(Html(html).into_response())
+        }
+        Err(errors) => {
+            problems(&mut form, errors);
+            let html = render_import(&state, ctx, &auth, form, Vec::new()).await?;
+            Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html))
+        }
+    }
+}
+
+/// Hash temporary passwords on two of the four hashing slots at most, so sign-ins still get
+/// through while a large import is hashed.
+async fn hash_many(state: &AppState, passwords: Vec<String>) -> Result<Vec<String>, WebError> {
+    let params = state.settings.hash_params;
+    let half = passwords.len().div_ceil(2).max(1);
+    let parts: Vec<Vec<String>> = passwords.chunks(half).map(<[String]>::to_vec).collect();
+    let jobs = parts.into_iter().map(|part| {
+        hashing(move || {
+            part.iter()
+                .map(|p| password::hash(p, params))
+                .collect::<Result<Vec<_>, _>>()
+        })
+    });
+    let mut out = Vec::with_capacity(passwords.len());
+    for done in futures::future::join_all(jobs).await {
+        out.extend(done?.map_err(|_| WebError::Internal("password hashing failed".into()))?);
+    }
+    Ok(out)
 }

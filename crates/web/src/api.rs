@@ -114,7 +114,97 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::nrm::Doc::openapi());
     doc.merge(crate::missing::Doc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
-    doc
+    with_standard_errors(doc)
+}
+
+/// The error answers every operation can give besides its own, documented on each operation
+/// that lacks them (so clients and schemathesis know every status mace may answer):
+/// - secured operations: 401 (no or bad token), 403 (refused, or a read-only token changing);
+/// - with path or query parameters: 400 (a malformed id), 404 (path) and 422 (query values);
+/// - with a body: 400 (malformed JSON), 404 (a record it names is missing), 413 (too large),
+///   415 (not JSON), 422 (invalid values, unknown fields, control characters);
+/// - every operation: 500 and 503 (a timeout).
+fn with_standard_errors(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let Ok(mut v) = serde_json::to_value(&doc) else {
+        return doc;
+    };
+    let error = |description: &str| {
+        serde_json::json!({
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        })
+    };
+    if let Some(paths) = v
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        for item in paths.values_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for (method, op) in item.iter_mut() {
+                if !["get", "put", "post", "delete", "patch"].contains(&method.as_str()) {
+                    continue;
+                }
+                let params: Vec<String> = op["parameters"]
+                    .as_array()
+                    .map(|ps| {
+                        ps.iter()
+                            .filter_map(|p| p["in"].as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let secured = op.get("security").is_some();
+                let has_body = op.get("requestBody").is_some();
+                let mut add: Vec<(&str, &str)> = Vec::new();
+                if secured {
+                    add.push(("401", "No valid API token"));
+                    add.push((
+                        "403",
+                        "Refused: the policy does not allow it, or the token lacks the write scope",
+                    ));
+                }
+                if params.iter().any(|p| p == "path") {
+                    add.push((
+                        "400",
+                        "A malformed path parameter (an id that is not a UUID)",
+                    ));
+                    add.push(("404", "No such record, or not one the caller may see"));
+                }
+                if params.iter().any(|p| p == "query") {
+                    add.push(("400", "A malformed query parameter"));
+                    add.push(("422", "A query parameter with an invalid value"));
+                }
+                if has_body {
+                    add.push(("400", "The body is not well-formed JSON"));
+                    add.push((
+                        "404",
+                        "A record the body names does not exist, or is not one the caller may see",
+                    ));
+                    add.push(("413", "The body is too large"));
+                    add.push(("415", "The body is not `application/json`"));
+                    add.push((
+                        "422",
+                        "The body is of the wrong shape or has invalid values (the fields are listed)",
+                    ));
+                }
+                add.push(("500", "Something went wrong inside mace"));
+                add.push(("503", "mace is unavailable or the request took too long"));
+                let Some(responses) = op
+                    .get_mut("responses")
+                    .and_then(serde_json::Value::as_object_mut)
+                else {
+                    continue;
+                };
+                for (status, description) in add {
+                    if !responses.contains_key(status) {
+                        responses.insert(status.to_string(), error(description));
+                    }
+                }
+            }
+        }
+    }
+    serde_json::from_value(v).unwrap_or(doc)
 }
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -262,4 +352,36 @@ async fn status(axum::extract::State(state): axum::extract::State<AppState>) -> 
 )]
 async fn openapi_json() -> Response {
     json_response(StatusCode::OK, &openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use utoipa::OpenApi;
+
+    /// Merging the modules' documents keeps one schema per name, silently: two modules that
+    /// name different shapes alike would leave one of them described wrongly.
+    #[test]
+    fn no_two_modules_name_a_schema_alike() {
+        let docs = [
+            ("api", super::ApiDoc::openapi()),
+            ("referrals", crate::referrals::Doc::openapi()),
+            ("programmes", crate::programmes::Doc::openapi()),
+            ("nrm", crate::nrm::Doc::openapi()),
+            ("missing", crate::missing::Doc::openapi()),
+        ];
+        let mut seen = std::collections::BTreeMap::new();
+        for (module, doc) in &docs {
+            for (name, schema) in doc.components.iter().flat_map(|c| c.schemas.iter()) {
+                let shape = serde_json::to_string(schema).unwrap();
+                if let Some((other, before)) = seen.insert(name.clone(), (*module, shape.clone())) {
+                    assert_eq!(
+                        before, shape,
+                        "{other} and {module} describe {name} differently"
+                    );
+                }
+            }
+        }
+    }
 }

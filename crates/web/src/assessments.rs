@@ -927,6 +927,7 @@ pub(crate) async fn retire_indicator(
 
 /// New thresholds and review intervals.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SettingsDto {
     pub medium_at: i32,
     pub high_at: i32,
@@ -1021,6 +1022,10 @@ pub struct WorkPage {
     pub due: Vec<WorkLine>,
     pub awaiting: Vec<WorkLine>,
     pub manager: bool,
+    /// Open prompts to review a child's risk (missing episodes) for children in scope.
+    pub missing_prompts: Vec<crate::missing::PromptBanner>,
+    /// Return home interviews past their 72 hours.
+    pub overdue_interviews: usize,
 }
 
 async fn work_lists(
@@ -1042,6 +1047,7 @@ pub(crate) async fn work(
     SignedIn(auth): SignedIn,
 ) -> Result<Response, WebError> {
     let w = work_lists(&state, &auth.user, auth.session.mfa_at).await?;
+    let missing = crate::missing::open_prompts_for_work(&state, &auth).await?;
     let line = |l: &assessment::AssessmentLine, when: String| work_line(&state, l, when);
     let review = |l: &assessment::AssessmentLine| {
         line(
@@ -1063,6 +1069,8 @@ pub(crate) async fn work(
             .user
             .roles
             .contains(&mace_domain::authz::Role::TeamManager),
+        missing_prompts: missing.prompts,
+        overdue_interviews: missing.overdue_interviews,
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -1071,6 +1079,7 @@ pub(crate) async fn work(
 
 /// One indicator's answer.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AnswerDto {
     pub code: String,
     /// `present`, `not_present` or `not_known`.
@@ -1086,6 +1095,7 @@ pub struct AnswerDto {
 
 /// An assessment to submit: every indicator of the current framework answered.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewAssessmentDto {
     /// The framework version's id it was completed against (from `GET /api/v1/framework`).
     pub framework_id: Uuid,
@@ -1217,6 +1227,7 @@ pub(crate) async fn api_framework(
 
 /// An indicator to add (a new framework version).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewIndicatorDto {
     pub category: String,
     pub label: String,

@@ -909,7 +909,19 @@ pub(crate) async fn sign_out(
         return Ok(Redirect::to("/sign-in").into_response());
     };
     auth.check_csrf(&f.csrf_token)?;
-    let everywhere = f.everywhere.is_some();
+    // The box (and the account page's button) sends "yes"; anything else is not a choice the
+    // page offers, and is refused rather than read as one.
+    let everywhere = match f.everywhere.as_deref() {
+        None => false,
+        Some("yes") => true,
+        Some(_) => {
+            return Err(mace_domain::Error::validation(
+                "everywhere",
+                "Choose whether to sign out everywhere",
+            )
+            .into());
+        }
+    };
     let (c, k, o) = (state.ctx.clone(), state.audit_key.clone(), addr.origin());
     state
         .store

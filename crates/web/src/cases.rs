@@ -150,6 +150,8 @@ pub struct ChildrenPage {
     pub q: String,
     pub csrf: String,
     pub can_list: bool,
+    /// The search box and any error in it.
+    pub form: FormState,
 }
 
 #[derive(Debug, Deserialize)]
@@ -166,24 +168,40 @@ async fn children_page(
     auth: &Auth,
     q: String,
 ) -> Result<Response, WebError> {
-    let query = q.trim().chars().take(100).collect::<String>();
+    let query = q.trim().to_string();
     let (query2, reads) = (
         query.clone(),
         auth.user.roles.iter().any(|r| r.reads_case_data()),
     );
-    let people = as_user(state, auth, true, move |tx, ctx, key, actor| {
+    let found = as_user(state, auth, true, move |tx, ctx, key, actor| {
         let query = query2.clone();
         Box::pin(async move { cases::list_children(&ctx, tx, &key, &actor, &query, 100).await })
     })
-    .await?;
+    .await;
+    let mut form = FormState::kept(&[("q", &query)]);
+    let people = match found {
+        Ok(people) => people,
+        Err(WebError::Domain(Error::Validation(errs))) => {
+            form.errors = errs;
+            Vec::new()
+        }
+        Err(e) => return Err(e),
+    };
+    let title = title_for(&form, "Children");
     let page = ChildrenPage {
-        layout: Layout::from_ctx(state, ctx, "Children"),
+        layout: Layout::from_ctx(state, ctx, &title),
         rows: people.iter().map(|p| ChildRow::of(state, p)).collect(),
         q: query,
         csrf: auth.session.csrf_secret.clone(),
         can_list: reads,
+        form,
     };
-    Ok(Html(page.render()?).into_response())
+    let html = page.render()?;
+    Ok(if page.form.has_errors() {
+        form_reply(StatusCode::UNPROCESSABLE_ENTITY, html)
+    } else {
+        Html(html).into_response()
+    })
 }
 
 pub(crate) async fn children(
@@ -275,6 +293,8 @@ pub struct RecordPage {
     /// Addresses, school and the people in the child's life.
     pub profile: crate::people::ProfileView,
     pub is_child: bool,
+    /// Open prompts to review the child's risk raised by missing episodes.
+    pub missing_prompts: Vec<crate::missing::PromptBanner>,
 }
 
 #[derive(Template)]
@@ -457,6 +477,7 @@ pub(crate) async fn record(
         .user
         .roles
         .contains(&mace_domain::authz::Role::PrivacyOfficer);
+    let missing_prompts = crate::missing::open_prompts_for_child(&state, &auth, id).await?;
     let page = RecordPage {
         layout: Layout::from_ctx(&state, ctx, &name(&person)),
         id,
@@ -486,6 +507,7 @@ pub(crate) async fn record(
             .map(|m| (m.as_str(), m.label()))
             .collect(),
         csrf: auth.session.csrf_secret.clone(),
+        missing_prompts,
         notice: if q.marked.is_some() {
             Some("The marking has been added. Access to this record is now narrower.")
         } else if q.merged.is_some() {
@@ -1045,8 +1067,12 @@ pub(crate) async fn new_child(
 ) -> Result<Response, WebError> {
     auth.check_csrf(&f.csrf_token)?;
     let mut form = f.form();
-    if f.step != "create" {
-        return Ok(Html(render_new_child(&state, ctx, &auth, form, f.with)?).into_response());
+    match f.step.as_str() {
+        "create" => {}
+        "prefill" | "" => {
+            return Ok(Html(render_new_child(&state, ctx, &auth, form, f.with)?).into_response());
+        }
+        _ => return Err(Error::validation("step", "Not a step of this form").into()),
     }
     let given = PersonName::parse("given_name", &f.given_name)
         .map_err(|e| {

@@ -94,6 +94,7 @@ pub struct ChildrenDto {
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ChildSearch {
     /// The start of a first or last name; empty lists every child the caller may see.
     #[serde(default)]
@@ -120,6 +121,7 @@ pub(crate) async fn list(
     responses(
         (status = 200, description = "Matching children the caller may see", body = ChildrenDto, content_type = "application/json"),
         (status = 401, description = "No valid token", body = crate::error::ErrorBody, content_type = "application/json"),
+        (status = 422, description = "A search over 100 characters", body = crate::error::ErrorBody, content_type = "application/json"),
     ))]
 pub(crate) async fn search(
     State(state): State<AppState>,
@@ -134,7 +136,6 @@ async fn search_children(
     c: &crate::tokens::ApiAuth,
     q: String,
 ) -> Result<Response, WebError> {
-    let q: String = q.trim().chars().take(100).collect();
     let people = with_actor(state, &c.user, None, true, move |tx, ctx, key, actor| {
         let q = q.clone();
         Box::pin(async move { cases::list_children(&ctx, tx, &key, &actor, &q, 500).await })
@@ -253,6 +254,7 @@ pub(crate) async fn record(
 
 /// A concern to raise.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewConcernDto {
     pub person_id: Uuid,
     /// Other children the same concern is about (each gets its own concern, in one group).

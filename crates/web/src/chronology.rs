@@ -221,6 +221,7 @@ pub(crate) async fn correct(
 
 /// A correction to one chronology entry.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewAddendumDto {
     /// What was wrong and what is right (10 to 5,000 characters).
     pub text: String,

@@ -113,8 +113,29 @@ pub struct ConcernFields {
     pub rest: HashMap<String, String>,
 }
 
+/// The buttons of the concern form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Button {
+    Send,
+    SaveDraft,
+    AddChild,
+}
+
 impl ConcernFields {
-    fn also(&self) -> Vec<Uuid> {
+    /// The button pressed: a value the form does not offer is refused, never read as "send".
+    /// No button at all (a form submitted without one) sends, as before.
+    fn button(&self) -> Result<Button, Error> {
+        match self.action.as_str() {
+            "" | "send" => Ok(Button::Send),
+            "save_draft" => Ok(Button::SaveDraft),
+            "add_child" => Ok(Button::AddChild),
+            _ => Err(Error::validation(
+                "action",
+                "Choose ‘Send the concern’, ‘Save as draft’ or ‘Add another child’",
+            )),
+        }
+    }
+    fn also(&self) -> Result<Vec<Uuid>, Error> {
         parse_ids(&self.also)
     }
     /// The fields a draft keeps, as typed.
@@ -174,9 +195,26 @@ impl ConcernFields {
     }
 }
 
-fn parse_ids(s: &str) -> Vec<Uuid> {
-    s.split(',')
-        .filter_map(|p| Uuid::parse_str(p.trim()).ok())
+/// The `also` field: the other children's ids, comma-separated (blank when there are none).
+/// Anything that is not a list of ids is refused, not dropped.
+fn parse_ids(s: &str) -> Result<Vec<Uuid>, Error> {
+    let refused = || {
+        Error::validation(
+            "also",
+            "The other children of this concern could not be read. Open the form again from the child's record",
+        )
+    };
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(Vec::new());
+    }
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    if parts.len() > cases::MAX_CHILDREN_PER_CONCERN {
+        return Err(refused());
+    }
+    parts
+        .into_iter()
+        .map(|p| Uuid::parse_str(p).map_err(|_| refused()))
         .collect()
 }
 
@@ -294,7 +332,7 @@ async fn save(
     person_id: Uuid,
     f: &ConcernFields,
 ) -> Result<ConcernDraft, WebError> {
-    let (also, fields) = (f.also(), f.draft_fields());
+    let (also, fields) = (f.also()?, f.draft_fields());
     as_user(state, auth, true, move |tx, ctx, key, actor| {
         let (also, fields) = (also.clone(), fields.clone());
         Box::pin(async move {
@@ -313,24 +351,33 @@ pub(crate) async fn raise(
     Form(f): Form<ConcernFields>,
 ) -> Result<Response, WebError> {
     auth.check_csrf(&f.csrf_token)?;
-    match f.action.as_str() {
-        "save_draft" => {
-            save(&state, &auth, person_id, &f).await?;
-            return Ok(Redirect::to(&format!("/concerns/new/{person_id}?saved=1")).into_response());
-        }
-        "add_child" => {
-            save(&state, &auth, person_id, &f).await?;
-            return Ok(Redirect::to(&format!("/concerns/new?with={person_id}")).into_response());
-        }
-        _ => {}
-    }
+    let button = f.button()?;
+    let also = f.also()?;
     let mut form = f.form();
+    if button != Button::Send {
+        match save(&state, &auth, person_id, &f).await {
+            Ok(_) if button == Button::SaveDraft => {
+                return Ok(
+                    Redirect::to(&format!("/concerns/new/{person_id}?saved=1")).into_response()
+                );
+            }
+            Ok(_) => {
+                return Ok(Redirect::to(&format!("/concerns/new?with={person_id}")).into_response());
+            }
+            // A draft that cannot be saved as typed: the form again, with what is wrong.
+            Err(WebError::Domain(Error::Validation(errs))) => form.errors.extend(errs),
+            Err(e) => return Err(e),
+        }
+        let loaded = load(&state, &auth, person_id, also).await?;
+        let html = render(&state, ctx, &auth, &loaded, form, None)?;
+        return Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html));
+    }
     let new = f.concern(&mut form);
     if let Err(Error::Validation(errs)) = new.validate(state.ctx.clock.now()) {
         form.errors.extend(errs);
     }
     let mut children = vec![person_id];
-    children.extend(f.also());
+    children.extend(also.iter().copied());
     if !form.has_errors() {
         let sent = as_user(&state, &auth, true, move |tx, ctx, key, actor| {
             let (new, children) = (new.clone(), children.clone());
@@ -348,7 +395,7 @@ pub(crate) async fn raise(
             Err(e) => return Err(e),
         }
     }
-    let loaded = load(&state, &auth, person_id, f.also()).await?;
+    let loaded = load(&state, &auth, person_id, also).await?;
     let html = render(&state, ctx, &auth, &loaded, form, None)?;
     Ok(form_reply(StatusCode::UNPROCESSABLE_ENTITY, html))
 }
@@ -361,6 +408,9 @@ pub(crate) async fn autosave(
     Form(f): Form<ConcernFields>,
 ) -> Result<Response, WebError> {
     auth.check_csrf(&f.csrf_token)?;
+    // The background save posts the whole form, buttons aside; a button value it does carry
+    // must still be one the form offers.
+    f.button()?;
     save(&state, &auth, person_id, &f).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

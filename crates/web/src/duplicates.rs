@@ -383,6 +383,7 @@ pub(crate) async fn api_review(
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewMergeDto {
     /// The record to keep.
     pub survivor_id: Uuid,
@@ -393,6 +394,7 @@ pub struct NewMergeDto {
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UnmergeDto {
     /// Why the records are separated again (10 to 2,000 characters).
     pub reason: String,

@@ -59,9 +59,13 @@ pub fn day(d: time::Date) -> String {
     )
 }
 
+/// A count with its unit, plural unless one: `1 day`, `3 days`.
+pub fn plural(n: i64, unit: &str) -> String {
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 /// How long something has waited, in words: `3 hours`, `2 days`.
 pub fn waited(d: time::Duration) -> String {
-    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
     if d.whole_hours() < 1 {
         plural(d.whole_minutes().max(0), "minute")
     } else if d.whole_hours() < 48 {

@@ -135,6 +135,7 @@ pub(crate) async fn add(
 
 /// A name or identifier to add.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewIdentifierDto {
     /// `alias`, `street_name`, `nhs_number`, `upn`, `pnc`, `local_id`, `phone` or `handle`.
     pub kind: String,

@@ -18,10 +18,12 @@ pub mod concern_form;
 pub mod duplicates;
 pub mod error;
 pub mod format;
+pub(crate) mod forms;
 mod health;
 pub mod identifiers;
 mod middleware;
 pub mod missing;
+mod names;
 pub mod nrm;
 pub mod pages;
 mod pdf;
@@ -228,6 +230,10 @@ fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/admin/users/new",
             get(admin::new_user_form).post(admin::create_user),
+        )
+        .route(
+            "/admin/users/import",
+            get(admin::import_form).post(admin::import_users),
         )
         .route("/admin/users/{id}", get(admin::user))
         .route(

@@ -7,7 +7,10 @@
 //!    `Cache-Control: no-store` unless the handler chose otherwise (only assets do).
 //! 3. [`render_errors`]: turns every error status into mace's HTML page or, under `/api/`, its
 //!    JSON error body, using the request id and nonce above.
-//! 4. panic catching, 5. the request timeout (503), 6. the body size limit (413).
+//! 4. panic catching, 5. the request timeout (503), 6. the body size limit (413),
+//! 7. (after the session is resolved) [`input_hygiene`]: JSON and form bodies whose text holds
+//!    control characters, and form bodies that are not UTF-8, are refused (422), and a signed-in
+//!    person's form without a CSRF token is refused (403), before any handler sees them.
 
 use crate::AppState;
 use crate::error::{ErrorCode, ErrorInfo, Final, render_error};
@@ -74,6 +77,7 @@ pub(crate) fn layered(app: Router<AppState>, state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
     let limit = state.settings.max_body_bytes;
     app.route_layer(from_fn(record_route))
+        .layer(from_fn_with_state(state.clone(), input_hygiene))
         .layer(from_fn_with_state(
             state.clone(),
             crate::auth::session_context,
@@ -225,6 +229,145 @@ async fn render_errors(State(state): State<AppState>, req: Request, next: Next) 
     }
     parts.extensions.insert(Final);
     Response::from_parts(parts, body)
+}
+
+/// Is `c` a control character no text field may hold? Tab, line feed and carriage return are
+/// allowed (multi-line text); NUL, escape sequences, bell, DEL and the C1 controls are not: they
+/// hide text on screen and in logs, and PostgreSQL cannot store NUL at all.
+pub(crate) fn forbidden_char(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// The first field of a JSON value (by its path, `answers[0].evidence`) holding a forbidden
+/// character, in a key or a string.
+fn json_bad_field(v: &serde_json::Value, path: &str) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => s.chars().any(forbidden_char).then(|| {
+            if path.is_empty() {
+                "body".to_string()
+            } else {
+                path.to_string()
+            }
+        }),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| json_bad_field(item, &format!("{path}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, item)| {
+            let here = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            if k.chars().any(forbidden_char) {
+                Some(here)
+            } else {
+                json_bad_field(item, &here)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Percent-decode one `application/x-www-form-urlencoded` component (`+` is a space); `None`
+/// when the decoded bytes are not UTF-8 (the form extractor would quietly replace them).
+fn form_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(byte) => {
+                        out.push(byte);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Why a form body is refused: the field holding a forbidden character or bytes that are not
+/// UTF-8, with the message to show.
+fn form_bad_field(body: &[u8]) -> Option<(String, &'static str)> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Some(("body".to_string(), "Must be UTF-8 text"));
+    };
+    text.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match (form_decode(k), form_decode(v)) {
+            (Some(k), Some(v)) => (k.chars().any(forbidden_char) || v.chars().any(forbidden_char))
+                .then_some((k, "Must not contain control characters")),
+            (k, _) => Some((
+                k.unwrap_or_else(|| "body".to_string()),
+                "Must be UTF-8 text",
+            )),
+        }
+    })
+}
+
+/// Does a form body carry a `csrf_token` field (with any value; the handler checks it)?
+fn form_has_csrf(body: &[u8]) -> bool {
+    body.split(|b| *b == b'&')
+        .any(|pair| pair.split(|b| *b == b'=').next() == Some(&b"csrf_token"[..]))
+}
+
+/// Refuse JSON and form bodies whose text holds control characters (422, naming the field),
+/// once for every form and API endpoint. Other bodies, and JSON that does not parse (the
+/// handler's extractor answers that), pass through unchanged.
+async fn input_hygiene(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let json = ct.starts_with("application/json");
+    let form = ct.starts_with("application/x-www-form-urlencoded");
+    if !json && !form {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, state.settings.max_body_bytes).await else {
+        return crate::WebError::PayloadTooLarge.into_response();
+    };
+    let bad = if json {
+        match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            // Every body of the API is a JSON object (a struct must not be read from a list).
+            Ok(v) if !v.is_object() => Some(("body".to_string(), "The body must be a JSON object")),
+            Ok(v) => json_bad_field(&v, "").map(|f| (f, "Must not contain control characters")),
+            Err(_) => None,
+        }
+    } else {
+        // A signed-in person's form without a CSRF token is refused as a forgery (403) before a
+        // handler's extractor could answer it as a malformed form (422).
+        let signed_in = parts
+            .extensions
+            .get::<crate::auth::MaybeAuth>()
+            .is_some_and(|a| a.0.is_some());
+        let page = !crate::error::is_api_path(parts.uri.path());
+        if signed_in && page && !form_has_csrf(&bytes) {
+            return crate::WebError::Domain(mace_domain::Error::Forbidden {
+                reason: "form without a csrf token".into(),
+            })
+            .into_response();
+        }
+        form_bad_field(&bytes)
+    };
+    if let Some((field, message)) = bad {
+        return crate::WebError::Domain(mace_domain::Error::validation(&field, message))
+            .into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }
 
 fn panic_response(_err: Box<dyn Any + Send + 'static>) -> Response {

@@ -87,6 +87,7 @@ impl Layout {
                     items.push(("/children", "Children"));
                 }
                 items.push(("/concerns", "Concerns"));
+                items.push(("/services", "Services"));
                 items.push(("/search", "Search"));
                 if roles.contains(&Role::PrivacyOfficer) {
                     items.push(("/privacy-queue", "Access to review"));

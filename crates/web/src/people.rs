@@ -484,8 +484,22 @@ pub(crate) async fn set_school(
         "The start date",
         None,
     );
+    // One of the schools listed (an id), or none: anything else is refused, not read as none.
+    let school_org_id = match f.school_org_id.trim() {
+        "" => None,
+        s => match Uuid::parse_str(s) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                form.errors.push(FieldError::new(
+                    "school_org_id",
+                    "Choose one of the schools listed, or type the school's name",
+                ));
+                None
+            }
+        },
+    };
     let input = SchoolInput {
-        school_org_id: Uuid::parse_str(f.school_org_id.trim()).ok(),
+        school_org_id,
         school_name: f.school_name.clone(),
         started_on,
     };
@@ -693,14 +707,21 @@ fn new_person(f: &ChildFields, form: &mut FormState, state: &AppState) -> Option
         })
         .ok();
     let date_of_birth = dob_field(f, form, state);
-    let gender = Gender::parse(f.gender.trim()).unwrap_or(Gender::NotKnown);
+    let gender = match f.gender.trim() {
+        "" => Some(Gender::NotKnown),
+        g => Gender::parse(g).or_else(|| {
+            form.errors
+                .push(FieldError::new("gender", "Not a gender mace knows"));
+            None
+        }),
+    };
     Some(NewPerson {
         kind: PersonKind::ParentCarer,
         given_name: given?,
         family_name: family?,
         date_of_birth,
         dob_approximate: f.dob_approximate.is_some(),
-        gender,
+        gender: gender?,
         postcode: None,
     })
 }
@@ -759,6 +780,7 @@ pub(crate) async fn add_related(
 
 /// An address on a record.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AddressDto {
     #[serde(default)]
     pub id: Option<Uuid>,
@@ -795,6 +817,7 @@ impl From<&Address> for AddressDto {
 
 /// A school a child attends or attended.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SchoolDto {
     #[serde(default)]
     pub id: Option<Uuid>,
@@ -1013,6 +1036,7 @@ pub(crate) async fn api_set_school(
 
 /// A new person to link.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewRelatedPersonDto {
     pub given_name: String,
     pub family_name: String,
@@ -1029,6 +1053,7 @@ pub struct NewRelatedPersonDto {
 /// A relationship to add: to an existing record (`person_id`, found with
 /// `/api/v1/children/{id}/related/search`) or to a new one (`new_person`).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewRelationshipDto {
     /// `parent`, `carer`, `sibling`, `peer`, `person_of_concern` or `professional`.
     pub kind: String,
@@ -1105,6 +1130,7 @@ pub(crate) async fn api_add_relationship(
 
 /// Who to look for before linking someone new.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RelatedSearchDto {
     /// The relationship: children are searched partnership-wide, adults only among those
     /// already linked to children the caller may open.
@@ -1159,6 +1185,7 @@ pub(crate) async fn api_find_related(
 
 /// What is known of a child to find their record before creating one.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ChildFindDto {
     #[serde(default)]
     pub given_name: String,
@@ -1227,6 +1254,7 @@ fn match_dto(m: &Candidate) -> MatchDto {
 
 /// A child's record to create (after search before create).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewChildDto {
     pub given_name: String,
     pub family_name: String,

@@ -8,7 +8,9 @@ use crate::AppState;
 use crate::auth::{Auth, FormState, SignedIn, form_reply, title_for};
 use crate::cases::{as_user, name, with_actor};
 use crate::error::{WebError, json_response};
-use crate::format;
+use crate::format::{self, plural};
+use crate::forms::{Choice, Posted, choices, date_of, field_errors, invalid, kept, refused, value};
+use crate::names::Names;
 use crate::pages::{Layout, PageContext};
 use crate::tokens::ApiCaller;
 use askama::Template;
@@ -21,22 +23,13 @@ use mace_domain::plans::{
     self, ActionInput, ActionLine, ActionStatus, ChildPlans, MeetingInput, PlanAction, PlanInput,
     PlanSection, PlanView, ReviewDecision, ReviewInput, ReviewLine, ReviewState, RiskLevel,
 };
-use mace_domain::ports::IdentityRepo;
 use mace_domain::{Error, FieldError};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use time::Date;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 // --- names and dates ------------------------------------------------------------------------------
-
-/// Organisation and user names, for display.
-#[derive(Default)]
-struct Names {
-    orgs: HashMap<Uuid, String>,
-    users: HashMap<Uuid, String>,
-}
 
 impl Names {
     fn of(p: &ChildPlans) -> Self {
@@ -44,18 +37,6 @@ impl Names {
             orgs: p.orgs.iter().map(|o| (o.id, o.name.clone())).collect(),
             users: p.users.iter().map(|u| (u.id, u.name.clone())).collect(),
         }
-    }
-    fn org(&self, id: Uuid) -> String {
-        self.orgs
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| "Unknown organisation".into())
-    }
-    fn user(&self, id: Uuid) -> String {
-        self.users
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| "Unknown person".into())
     }
     fn owner(&self, a: &PlanAction) -> String {
         match a.owner_user_id {
@@ -65,22 +46,18 @@ impl Names {
     }
 }
 
-fn days(n: i64) -> String {
-    if n == 1 {
-        "1 day".into()
-    } else {
-        format!("{n} days")
-    }
-}
-
 /// The review's state as a tag: (text, class), or nothing when not yet due.
 fn review_tag(s: ReviewState) -> Option<(String, &'static str)> {
     match s {
-        ReviewState::Overdue(n) => {
-            Some((format!("Review overdue by {}", days(n)), "govuk-tag--red"))
-        }
+        ReviewState::Overdue(n) => Some((
+            format!("Review overdue by {}", plural(n, "day")),
+            "govuk-tag--red",
+        )),
         ReviewState::Due(0) => Some(("Review due today".into(), "govuk-tag--orange")),
-        ReviewState::Due(n) => Some((format!("Review due in {}", days(n)), "govuk-tag--yellow")),
+        ReviewState::Due(n) => Some((
+            format!("Review due in {}", plural(n, "day")),
+            "govuk-tag--yellow",
+        )),
         ReviewState::Scheduled | ReviewState::Closed => None,
     }
 }
@@ -245,13 +222,6 @@ async fn load(state: &AppState, auth: &Auth, id: Uuid) -> Result<(ChildPlans, Ac
     .await
 }
 
-fn refused(state: &AppState, ctx: PageContext) -> Result<Response, WebError> {
-    let page = crate::people::PersonRefusedPage {
-        layout: Layout::from_ctx(state, ctx, "You cannot see this record"),
-    };
-    Ok(form_reply(StatusCode::FORBIDDEN, page.render()?))
-}
-
 pub(crate) async fn plan(
     State(state): State<AppState>,
     ctx: PageContext,
@@ -338,9 +308,6 @@ impl FormKind {
     }
 }
 
-/// An option of a radio group or select: (code, label, chosen).
-pub type Choice = (String, String, bool);
-
 #[derive(Template)]
 #[template(path = "plans/form.html")]
 pub struct FormPage {
@@ -362,23 +329,6 @@ pub struct FormPage {
     pub attendee_orgs: Vec<Choice>,
     /// The action being updated.
     pub action_text: String,
-}
-
-fn choices<T: Copy>(
-    all: &[T],
-    code: impl Fn(T) -> &'static str,
-    label: impl Fn(T) -> &'static str,
-    chosen: &str,
-) -> Vec<Choice> {
-    all.iter()
-        .map(|v| {
-            (
-                code(*v).to_string(),
-                label(*v).to_string(),
-                code(*v) == chosen,
-            )
-        })
-        .collect()
 }
 
 fn render_form(
@@ -498,38 +448,15 @@ fn render_form(
     Ok(page.render()?)
 }
 
-/// A posted form: every field by name.
-type Posted = HashMap<String, String>;
-
-fn value<'a>(f: &'a Posted, k: &str) -> &'a str {
-    f.get(k).map(String::as_str).unwrap_or("")
-}
-
-fn kept(f: &Posted) -> FormState {
-    let mut form = FormState::default();
-    for (k, v) in f {
-        if k != "csrf_token" {
-            form.values.insert(k.clone(), v.trim().to_string());
-        }
+/// A chosen record's id: blank is none; anything that is not an id is an error on the field
+/// (`message`), never read as none.
+fn uuid_of(form: &mut FormState, f: &Posted, k: &str, message: &str) -> Option<Uuid> {
+    match value(f, k).trim() {
+        "" => None,
+        s => Uuid::parse_str(s)
+            .map_err(|_| form.errors.push(FieldError::new(k, message)))
+            .ok(),
     }
-    form
-}
-
-fn date_of(form: &mut FormState, f: &Posted, prefix: &str, label: &str) -> Option<Date> {
-    form.date(
-        prefix,
-        (
-            value(f, &format!("{prefix}-day")),
-            value(f, &format!("{prefix}-month")),
-            value(f, &format!("{prefix}-year")),
-        ),
-        label,
-        None,
-    )
-}
-
-fn uuid_of(f: &Posted, k: &str) -> Option<Uuid> {
-    Uuid::parse_str(value(f, k).trim()).ok()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -594,10 +521,7 @@ async fn finish<T>(
             .await
         }
         Err(WebError::Domain(Error::Validation(errs))) => {
-            form.errors.extend(
-                errs.into_iter()
-                    .map(|e| FieldError::new(kind.field(&e.field), e.message)),
-            );
+            field_errors(&mut form, errs, |f| kind.field(f));
             show_form(
                 state,
                 ctx,
@@ -613,10 +537,6 @@ async fn finish<T>(
         Err(WebError::Domain(Error::Forbidden { .. })) => refused(&state, ctx),
         Err(e) => Err(e),
     }
-}
-
-fn invalid() -> Result<(), WebError> {
-    Err(WebError::Domain(Error::Validation(Vec::new())))
 }
 
 pub(crate) async fn plan_form(
@@ -667,7 +587,12 @@ pub(crate) async fn plan_create(
     let mut form = kept(&f);
     let input = PlanInput {
         risk_level: RiskLevel::parse(value(&f, "risk_level")),
-        lead_user_id: uuid_of(&f, "lead_user_id"),
+        lead_user_id: uuid_of(
+            &mut form,
+            &f,
+            "lead_user_id",
+            "Choose the lead professional",
+        ),
         agreed_on: date_of(&mut form, &f, "agreed", "The date agreed"),
         next_review_on: date_of(&mut form, &f, "review", "The next review date"),
         danger_statement: value(&f, "danger_statement").into(),
@@ -732,8 +657,18 @@ pub(crate) async fn action_add(
     let input = ActionInput {
         section: PlanSection::parse(value(&f, "section")),
         description: value(&f, "description").into(),
-        owner_org_id: uuid_of(&f, "owner_org_id"),
-        owner_user_id: uuid_of(&f, "owner_user_id"),
+        owner_org_id: uuid_of(
+            &mut form,
+            &f,
+            "owner_org_id",
+            "Choose the organisation that owns the action",
+        ),
+        owner_user_id: uuid_of(
+            &mut form,
+            &f,
+            "owner_user_id",
+            "Choose the named person from the list, or no one",
+        ),
         due_on: date_of(&mut form, &f, "due", "The due date"),
     };
     let done = if form.has_errors() {
@@ -1106,20 +1041,7 @@ async fn work_lists(
         Box::pin(async move {
             let actions = plans::my_actions(&ctx, tx, &key, &actor).await?;
             let reviews = plans::reviews_due(&ctx, tx, &key, &actor).await?;
-            let names = Names {
-                orgs: tx
-                    .list_orgs()
-                    .await?
-                    .into_iter()
-                    .map(|o| (o.id, o.name))
-                    .collect(),
-                users: tx
-                    .list_users(None)
-                    .await?
-                    .into_iter()
-                    .map(|u| (u.id, u.display_name))
-                    .collect(),
-            };
+            let names = Names::all(tx).await?;
             Ok(((actions, reviews, names), actor))
         })
     })
@@ -1368,6 +1290,7 @@ pub(crate) async fn api_get(
 
 /// A plan to agree.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewPlanDto {
     /// `high`, `medium`, `low` or `not_assessed`.
     pub risk_level: String,
@@ -1424,6 +1347,7 @@ pub(crate) async fn api_create(
 
 /// An action to add to the open plan.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewPlanActionDto {
     /// `child`, `parents_carers`, `evidence` or `disruption`.
     pub section: String,
@@ -1468,7 +1392,7 @@ pub(crate) async fn api_add_action(
         let input = input.clone();
         Box::pin(async move {
             let a = plans::add_action(&ctx, tx, &key, &actor, id, &input).await?;
-            let names = names_in(tx).await?;
+            let names = Names::all(tx).await?;
             Ok((a, names, ctx.clock.now().date()))
         })
     })
@@ -1479,25 +1403,9 @@ pub(crate) async fn api_add_action(
     ))
 }
 
-async fn names_in(tx: &mut mace_store::Tx) -> mace_domain::Result<Names> {
-    Ok(Names {
-        orgs: tx
-            .list_orgs()
-            .await?
-            .into_iter()
-            .map(|o| (o.id, o.name))
-            .collect(),
-        users: tx
-            .list_users(None)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u.display_name))
-            .collect(),
-    })
-}
-
 /// A change to an action's status and outcome.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PlanActionUpdateDto {
     /// `not_started`, `in_progress`, `done` or `not_going_ahead`.
     pub status: String,
@@ -1533,7 +1441,7 @@ pub(crate) async fn api_update_action(
         let outcome = body.outcome.clone();
         Box::pin(async move {
             let a = plans::update_action(&ctx, tx, &key, &actor, aid, status, &outcome).await?;
-            let names = names_in(tx).await?;
+            let names = Names::all(tx).await?;
             Ok((a, names, ctx.clock.now().date()))
         })
     })
@@ -1546,6 +1454,7 @@ pub(crate) async fn api_update_action(
 
 /// A plan meeting to record.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewPlanMeetingDto {
     /// `YYYY-MM-DD`, today or earlier.
     pub held_on: String,
@@ -1598,6 +1507,7 @@ pub(crate) async fn api_add_meeting(
 
 /// A plan review to record.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewPlanReviewDto {
     /// `YYYY-MM-DD`, today or earlier.
     pub reviewed_on: String,
@@ -1655,6 +1565,7 @@ pub(crate) async fn api_add_review(
 
 /// Why the plan is closing.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ClosePlanDto {
     /// At least 10 characters.
     pub reason: String,

@@ -126,6 +126,7 @@ pub(crate) async fn run(
 
 /// What to search for.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SearchRequest {
     /// Words (up to 8 are used; punctuation is ignored). Every word must occur.
     pub q: String,

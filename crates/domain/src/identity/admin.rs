@@ -20,7 +20,13 @@ pub enum AdminActor {
     },
 }
 
-fn event(ctx: &Ctx, by: &AdminActor, action: &str, target_type: &str, target: Uuid) -> NewEvent {
+pub(crate) fn event(
+    ctx: &Ctx,
+    by: &AdminActor,
+    action: &str,
+    target_type: &str,
+    target: Uuid,
+) -> NewEvent {
     let mut e = NewEvent {
         target_type: Some(target_type.into()),
         target_id: Some(target),

@@ -55,6 +55,7 @@ fn help_on_every_command() {
         vec!["config", "--help"],
         vec!["config", "check", "--help"],
         vec!["user", "add", "--help"],
+        vec!["user", "import", "--help"],
         vec!["audit", "verify", "--help"],
         vec!["backup", "--help"],
         vec!["backup", "verify", "--help"],
@@ -455,6 +456,93 @@ fn user_add_creates_the_first_administrator_once() {
 }
 
 #[test]
+fn user_import_creates_every_account_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(mace()
+        .args([
+            "user",
+            "add",
+            "--email",
+            "admin@partnership.example",
+            "--name",
+            "Nadia Clarke",
+            "--org",
+            "Estuary Partnership",
+            "--role",
+            "partnership_admin",
+            "--data-dir",
+        ])
+        .arg(dir.path()));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = dir.path().join("staff.csv");
+    let import = |body: &str| {
+        std::fs::write(&csv, body).unwrap();
+        run(mace()
+            .args(["user", "import"])
+            .arg(&csv)
+            .arg("--data-dir")
+            .arg(dir.path()))
+    };
+    // Every problem is listed with its line, and nothing is created.
+    let bad = import(
+        "email,display name,organisation,roles\n\
+         sam@estuary.example,Sam Smith,Estuary Partnership,analyst\n\
+         ADMIN@partnership.example,Nadia Again,estuary partnership,analyst\n\
+         pat@estuary.example,Pat Jones,Nowhere Council,analyst\n",
+    );
+    assert!(!bad.status.success());
+    let err = text(&bad.stderr);
+    assert!(
+        err.contains(
+            "line 3: An account with the email address admin@partnership.example already exists"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 4: No organisation is called \"Nowhere Council\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("mace: nothing was imported: 2 problems"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    let bad = import(
+        "email,name,organisation,roles\nsam@estuary.example,Sam,Estuary Partnership,wizard\n",
+    );
+    assert!(text(&bad.stderr).contains("line 2: Unknown role \"wizard\""));
+    // A good file creates every account, each with a one-time password shown once.
+    let good = import(
+        "Email,Display name,Organisation,Roles\r\n\
+         sam@estuary.example,\"Smith, Sam\",Estuary Partnership,Analyst;privacy_officer\r\n\
+         pat@estuary.example,Pat Jones,ESTUARY PARTNERSHIP,partnership_manager\r\n",
+    );
+    assert!(good.status.success(), "{}", text(&good.stderr));
+    let shown = text(&good.stdout);
+    assert!(shown.contains("created 2 accounts"), "{shown}");
+    let passwords: Vec<&str> = shown
+        .lines()
+        .filter(|l| l.starts_with("sam@") || l.starts_with("pat@"))
+        .filter_map(|l| l.split(',').nth(1))
+        .collect();
+    assert_eq!(passwords.len(), 2, "{shown}");
+    assert!(passwords.iter().all(|p| p.len() >= 20));
+    // Importing the same file again is refused: the accounts exist now.
+    let again = import(&std::fs::read_to_string(&csv).unwrap());
+    assert!(text(&again.stderr).contains("already exists"));
+    // Audited: organisation and first account, two accounts and the import; the chain verifies.
+    let out = run(mace()
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir.path()));
+    assert!(
+        text(&out.stdout).contains("audit chain OK: 5 events"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn token_create_prints_a_token_once_that_the_api_accepts() {
     let dir = tempfile::tempdir().unwrap();
     let mut served = Served::start(dir.path(), &["--demo"]);
@@ -506,7 +594,10 @@ fn audit_verify_names_the_tampered_event() {
     // serve --demo creates the demo organisations, accounts and casework, each audited:
     // 5 organisations, 9 accounts, 3 children's records and 2 concerns, and two children's
     // worlds (2 addresses, 2 schools, 3 related people created and linked: 10 events), one
-    // risk management plan with two actions (3 events), and a team with two members (3 events).
+    // risk management plan with two actions (3 events), a team with two members (3 events), and
+    // the services' demo data (30 events: two more organisations, five directory services, a
+    // referral and its acknowledgement, the peer programme with a cohort, members and attendance,
+    // a place of concern, two missing episodes with an interview, and two NRM referrals).
     let mut served = Served::start(dir.path(), &["--demo"]);
     assert!(
         served.stdout_head.contains("dsl@school.demo.invalid"),
@@ -522,7 +613,7 @@ fn audit_verify_names_the_tampered_event() {
     let ok = verify();
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     assert!(
-        text(&ok.stdout).contains("audit chain OK: 38 events"),
+        text(&ok.stdout).contains("audit chain OK: 68 events"),
         "{}",
         text(&ok.stdout)
     );

@@ -19,7 +19,7 @@ mod nrm;
 mod open;
 mod parity;
 mod plans;
+mod profile;
 mod programmes;
 mod referrals;
-mod profile;
 mod teams;

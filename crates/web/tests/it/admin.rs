@@ -246,3 +246,161 @@ async fn roles_change_at_once_and_a_disabled_account_is_signed_out_everywhere() 
     assert_eq!(me.status, StatusCode::CONFLICT);
     assert_eq!(admin.get("/admin").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_administrator_imports_users_from_a_spreadsheet_all_or_nothing() {
+    use mace_domain::audit::Category;
+    let app = app().await;
+    add_user_at(
+        &app,
+        "admin@p.test",
+        Role::PartnershipAdmin,
+        Some(PARTNERSHIP),
+    )
+    .await;
+    add_user_at(
+        &app,
+        "dsl@school.test",
+        Role::DesignatedSafeguardingLead,
+        Some(SCHOOL),
+    )
+    .await;
+    let mut admin = Browser::new(&app);
+    signed_in(&app, &mut admin, "admin@p.test").await;
+    let form = admin.get("/admin/users/import").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(
+        form.select_text("#import-orgs")
+            .join(" ")
+            .contains("Riverside Academy")
+    );
+    let token = csrf(&form);
+
+    // Without the form's CSRF token, nothing happens.
+    let forged = admin
+        .post(
+            "/admin/users/import",
+            &[("csrf_token", "nope"), ("csv", "email,name,org,roles\n")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    // Every problem is listed by line, the text is kept, and no account is created.
+    let bad = "email,display name,organisation,roles\n\
+               amy@school.test,Amy Shaw,Riverside Academy,practitioner\n\
+               amy@school.test,Amy Again,Riverside Academy,practitioner\n\
+               bo@school.test,Bo Li,Riverside Academy,system_admin\n\
+               cy@school.test,Cy Hart,Nowhere School,wizard\n";
+    let refused = admin
+        .post(
+            "/admin/users/import",
+            &[("csrf_token", &token), ("csv", bad)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let summary = refused.select_text(".govuk-error-summary").join(" ");
+    assert!(
+        summary.contains("Line 3: The email address amy@school.test is also on line 2"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("Line 5: Unknown role \"wizard\""),
+        "{summary}"
+    );
+    assert!(
+        refused.body.contains("Amy Again"),
+        "the pasted text is kept"
+    );
+    // Rows that read well are then checked against the database.
+    let db_bad = "email,display name,organisation,roles\n\
+                  dsl@school.test,Dee,Riverside Academy,practitioner\n\
+                  bo@school.test,Bo Li,riverside academy,system_admin\n\
+                  cy@school.test,Cy Hart,Nowhere School,practitioner\n";
+    let refused = admin
+        .post(
+            "/admin/users/import",
+            &[("csrf_token", &token), ("csv", db_bad)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let summary = refused.select_text(".govuk-error-summary").join(" ");
+    for want in [
+        "Line 2: An account with the email address dsl@school.test already exists",
+        "Line 3: System administrator can only be given by the service operator",
+        "Line 4: No organisation is called \"Nowhere School\"",
+    ] {
+        assert!(summary.contains(want), "{want} in {summary}");
+    }
+    let users = admin.get("/admin").await.select_text("#users").join(" ");
+    assert!(!users.contains("amy@school.test") && !users.contains("bo@school.test"));
+
+    // A good file creates every account, each with a temporary password shown once.
+    let good = "Email,Display name,Organisation,Roles\r\n\
+                amy@school.test,\"Shaw, Amy\",Riverside Academy,Practitioner\r\n\
+                bo@school.test,Bo Li,riverside academy,designated_safeguarding_lead;practitioner\r\n";
+    let made = admin
+        .post(
+            "/admin/users/import",
+            &[("csrf_token", &token), ("csv", good)],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let table = made.select_text("#imported").join(" ");
+    assert!(
+        table.contains("amy@school.test") && table.contains("Shaw, Amy"),
+        "{table}"
+    );
+    let passwords = made.select_text("#imported code");
+    assert_eq!(passwords.len(), 2);
+    assert!(passwords.iter().all(|p| p.len() == 19), "{passwords:?}");
+
+    // An imported person signs in with it, must set up the authenticator app, and then
+    // replace the temporary password before anything else opens.
+    let mut amy = Browser::new(&app);
+    let r = sign_in_password(&mut amy, "amy@school.test", &passwords[0]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(
+        r.header("location").starts_with("/mfa/enrol"),
+        "{}",
+        r.header("location")
+    );
+    let enrol_page = amy.get("/mfa/enrol?next=/account").await;
+    let secret = setup_key(&enrol_page);
+    let t = csrf(&enrol_page);
+    amy.post(
+        "/mfa/enrol",
+        &[
+            ("code", &code_at(&app, &secret, 0)),
+            ("csrf_token", &t),
+            ("next", "/account"),
+        ],
+    )
+    .await;
+    let blocked = amy.get("/concerns").await;
+    assert_eq!(blocked.header("location"), "/account/password");
+
+    // Audited: an event per account and one for the import.
+    let actions = crate::cases::audit_actions(&app, &[Category::Admin]).await;
+    let tail: Vec<&str> = actions.iter().rev().take(3).map(String::as_str).collect();
+    assert_eq!(
+        tail,
+        vec![
+            "user.import:success",
+            "user.create:success",
+            "user.create:success"
+        ]
+    );
+
+    // Only the partnership administrator may import.
+    let mut dsl = Browser::new(&app);
+    signed_in(&app, &mut dsl, "dsl@school.test").await;
+    assert_eq!(
+        dsl.get("/admin/users/import").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let t = csrf(&dsl.get("/account").await);
+    let refused = dsl
+        .post("/admin/users/import", &[("csrf_token", &t), ("csv", good)])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}

@@ -20,7 +20,36 @@ pub(crate) const CSC: (&str, OrgType) = (
     "Estuary Children's Social Care",
     OrgType::ChildrensSocialCare,
 );
-const PARTNERSHIP: (&str, OrgType) = ("Estuary Partnership", OrgType::Partnership);
+pub(crate) const PARTNERSHIP: (&str, OrgType) = ("Estuary Partnership", OrgType::Partnership);
+pub(crate) const POLICE: (&str, OrgType) = ("Estuary Police", OrgType::Police);
+pub(crate) const OTHER_CSC: (&str, OrgType) = (
+    "Northshire Children's Services",
+    OrgType::ChildrensSocialCare,
+);
+
+/// The id of the organisation named `name` (which must exist).
+pub(crate) async fn org_id(app: &TestApp, name: &str) -> Uuid {
+    let name = name.to_string();
+    app.state
+        .store
+        .read(|tx| Box::pin(async move { tx.list_orgs().await }))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.name == name)
+        .unwrap()
+        .id
+}
+
+/// The links (`href`s) of the elements `selector` picks, in order.
+pub(crate) fn hrefs(r: &Reply, selector: &str) -> Vec<String> {
+    let html = r.html();
+    let sel = scraper::Selector::parse(selector).unwrap();
+    html.select(&sel)
+        .filter_map(|a| a.value().attr("href"))
+        .map(str::to_string)
+        .collect()
+}
 
 /// A child recorded by `user` (their organisation leads the record).
 pub(crate) async fn child_recorded_by(
@@ -71,7 +100,7 @@ pub(crate) fn text(r: &Reply) -> String {
     r.html().root_element().text().collect::<Vec<_>>().join(" ")
 }
 
-fn location(r: &Reply) -> String {
+pub(crate) fn location(r: &Reply) -> String {
     r.header("location").to_string()
 }
 
@@ -772,6 +801,34 @@ async fn the_api_lists_opens_and_raises_with_the_same_rules() {
     )
     .await;
     assert_eq!(none.json()["children"].as_array().unwrap().len(), 0);
+    // Longer than any name: refused, not cut short, in the API and the page alike.
+    let long = "h".repeat(101);
+    let too_long = api(
+        &app,
+        Method::POST,
+        "/api/v1/children/search",
+        &lead,
+        Some(serde_json::json!({ "q": long })),
+    )
+    .await;
+    assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(too_long.json()["error"]["fields"][0]["field"], "q");
+    let mut b = Browser::new(&app);
+    signed_in(&app, &mut b, "dsl@school.test").await;
+    let token = csrf(&b.get("/children").await);
+    let page = b
+        .post("/children/search", &[("csrf_token", &token), ("q", &long)])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        page.select_text(".govuk-error-summary__list a"),
+        ["Search for 100 characters or fewer"]
+    );
+    let page = b
+        .post("/children/search", &[("csrf_token", &token), ("q", "harr")])
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(text(&page).contains("Harrison"));
 
     let bad = api(
         &app,

@@ -359,3 +359,107 @@ async fn search_finds_words_and_names_only_inside_what_the_viewer_may_see() {
     let actions = audit_actions(&app, &[Category::Consultation]).await;
     assert!(actions.iter().filter(|a| *a == "search:success").count() >= 6);
 }
+
+#[tokio::test]
+async fn a_concern_form_refuses_what_it_does_not_offer_and_saves_no_draft() {
+    let app = app().await;
+    let dsl = add_user_at(
+        &app,
+        "dsl@school.test",
+        Role::DesignatedSafeguardingLead,
+        Some(SCHOOL),
+    )
+    .await;
+    let amira = child_recorded_by(&app, dsl, "Amira", "Hussain").await;
+    let mut b = Browser::new(&app);
+    signed_in(&app, &mut b, "dsl@school.test").await;
+    let url = format!("/concerns/new/{amira}");
+    let token = csrf(&b.get(&url).await);
+    let narrative = "Seen getting into a grey car with an adult after school.";
+
+    // A button the form does not have is not "send".
+    let r = b
+        .post(
+            &url,
+            &[
+                ("csrf_token", &token),
+                ("action", "publish"),
+                ("narrative", narrative),
+                ("type_sexual", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+
+    // "Save as draft" with a date box holding something no date has: the form again, saying
+    // what is wrong; no draft.
+    let r = b
+        .post(
+            &url,
+            &[
+                ("csrf_token", &token),
+                ("action", "save_draft"),
+                ("narrative", narrative),
+                ("observed-day", "abc"),
+                ("observed-month", "13"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(
+        r.select_text(".govuk-error-summary__list a"),
+        [
+            "The day it happened must be a number from 1 to 31",
+            "The month it happened must be a number from 1 to 12"
+        ]
+    );
+    assert!(r.select_text("#narrative").join("").contains("grey car"));
+    // The background save likewise; a day being typed ("0" of "05") is fine.
+    for (day, want) in [
+        ("99999", StatusCode::UNPROCESSABLE_ENTITY),
+        ("0", StatusCode::NO_CONTENT),
+    ] {
+        let r = b
+            .post(
+                &format!("{url}/draft"),
+                &[
+                    ("csrf_token", &token),
+                    ("narrative", narrative),
+                    ("observed-day", day),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, want, "{day}: {}", r.body);
+    }
+
+    // Other children that are not ids are refused, not dropped.
+    for action in ["send", "save_draft"] {
+        let r = b
+            .post(
+                &url,
+                &[
+                    ("csrf_token", &token),
+                    ("action", action),
+                    ("also", "not-a-child"),
+                    ("narrative", narrative),
+                    ("type_sexual", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{action}");
+    }
+    let sent = api(
+        &app,
+        Method::GET,
+        &format!("/api/v1/children/{amira}"),
+        &api_token(&app, "dsl@school.test").await,
+        None,
+    )
+    .await;
+    assert_eq!(
+        sent.json()["chronology"].as_array().map(Vec::len),
+        Some(0),
+        "nothing was sent: {}",
+        sent.body
+    );
+}

@@ -15,6 +15,7 @@ mod concerns;
 mod duplicates;
 mod fixtures;
 mod headers;
+mod hostile;
 mod missing;
 mod nrm;
 mod pages;

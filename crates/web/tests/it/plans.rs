@@ -4,40 +4,19 @@
 //! same over the API, the chronology and the audit trail.
 
 use crate::browser::*;
-use crate::cases::{CSC, SCHOOL, api, api_token, audit_actions, child_recorded_by, text};
+use crate::cases::{
+    CSC, OTHER_CSC, POLICE, SCHOOL, api, api_token, audit_actions, child_recorded_by, hrefs,
+    org_id, text,
+};
 use axum::http::{Method, StatusCode};
 use mace_domain::audit::Category;
-use mace_domain::authz::{OrgType, Role};
-use mace_domain::ports::IdentityRepo;
-use uuid::Uuid;
-
-const POLICE: (&str, OrgType) = ("Estuary Police", OrgType::Police);
-const OTHER_CSC: (&str, OrgType) = (
-    "Northshire Children's Services",
-    OrgType::ChildrensSocialCare,
-);
-
-async fn org_id(app: &crate::support::TestApp, name: &str) -> Uuid {
-    let name = name.to_string();
-    app.state
-        .store
-        .read(|tx| Box::pin(async move { tx.list_orgs().await }))
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|o| o.name == name)
-        .unwrap()
-        .id
-}
+use mace_domain::authz::Role;
 
 fn first_href(r: &crate::support::Reply, selector: &str) -> String {
-    let html = r.html();
-    let sel = scraper::Selector::parse(selector).unwrap();
-    html.select(&sel)
-        .filter_map(|a| a.value().attr("href"))
+    hrefs(r, selector)
+        .into_iter()
         .next()
         .unwrap_or_else(|| panic!("no link at {selector}: {}", r.body))
-        .to_string()
 }
 
 #[tokio::test]

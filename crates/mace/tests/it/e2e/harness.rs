@@ -762,6 +762,11 @@ impl E2e {
         );
     }
 
+    /// Whether page scripts run in this browser.
+    pub fn js(&self) -> Js {
+        self.js
+    }
+
     fn js_label(&self) -> &'static str {
         match self.js {
             Js::On => "JavaScript on",

@@ -19,5 +19,6 @@ mod duplicates;
 mod harness;
 mod pages;
 mod plans;
+mod services;
 mod sign_in;
 mod steps;
