@@ -653,14 +653,27 @@ impl E2e {
             .is_empty()
     }
 
-    /// The visible text of the first element matching `css`.
+    /// The visible text of the first element matching `css`. A page that was still being
+    /// replaced (a form's redirect landing) can leave the element found stale: find it again.
     pub async fn text(&self, css: &str) -> String {
-        let el = self
-            .client()
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no element matches {css:?} on {}: {e}", self.server.base));
-        el.text().await.expect("element text")
+        let mut tries = 0;
+        loop {
+            let el = self
+                .client()
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("no element matches {css:?} on {}: {e}", self.server.base)
+                });
+            match el.text().await {
+                Ok(text) => return text,
+                Err(e) if tries < 20 && format!("{e:?}").contains("StaleElementReference") => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("element text of {css:?}: {e}"),
+            }
+        }
     }
 
     pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
