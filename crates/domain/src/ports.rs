@@ -524,7 +524,10 @@ pub trait TeamRepo: Send {
 
 // Each of these traits lives beside its module's domain code and is re-exported here, so the
 // ports stay one place to look.
+pub use crate::hotspots::HotspotRepo;
+pub use crate::intelligence::IntelligenceRepo;
 pub use crate::missing::MissingRepo;
+pub use crate::networks::NetworkRepo;
 pub use crate::nrm::NrmRepo;
 pub use crate::programmes::ProgrammeRepo;
 pub use crate::referrals::ReferralRepo;

@@ -324,6 +324,7 @@ async fn load_demo_once(
     crate::demo_programmes::load(store, ctx, key).await?;
     crate::demo_missing::load(store, ctx, key).await?;
     crate::demo_nrm::load(store, ctx, key).await?;
+    crate::demo_intelligence::load(store, ctx, key).await?;
     let generated = demo::people(seed, people, ctx.clock.now().date());
     insert_people(store, ctx, generated).await?;
     let now = ctx.clock.now();

@@ -8,6 +8,7 @@ mod backup;
 mod commands;
 mod config;
 mod demo_cases;
+mod demo_intelligence;
 mod demo_missing;
 mod demo_nrm;
 mod demo_programmes;

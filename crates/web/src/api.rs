@@ -113,6 +113,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::programmes::Doc::openapi());
     doc.merge(crate::nrm::Doc::openapi());
     doc.merge(crate::missing::Doc::openapi());
+    doc.merge(crate::intelligence::Doc::openapi());
+    doc.merge(crate::networks::Doc::openapi());
+    doc.merge(crate::hotspots::Doc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     with_standard_errors(doc)
 }
@@ -316,6 +319,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(crate::programmes::api_routes())
         .merge(crate::nrm::api_routes())
         .merge(crate::missing::api_routes())
+        .merge(crate::intelligence::api_routes())
+        .merge(crate::networks::api_routes())
+        .merge(crate::hotspots::api_routes())
 }
 
 /// The service's name, version and status.

@@ -242,6 +242,7 @@ const KINDS: &[(&str, &str)] = &[
     ("missing", "Missing episode"),
     ("return_interview", "Return home interview"),
     ("nrm", "National Referral Mechanism"),
+    ("intelligence", "Intelligence"),
 ];
 
 /// The stored kind as a static code (`other` for a kind this build does not know).

@@ -20,10 +20,13 @@ pub mod error;
 pub mod format;
 pub(crate) mod forms;
 mod health;
+pub mod hotspots;
 pub mod identifiers;
+pub mod intelligence;
 mod middleware;
 pub mod missing;
 mod names;
+pub mod networks;
 pub mod nrm;
 pub mod pages;
 mod pdf;
@@ -274,6 +277,9 @@ fn routes(state: &AppState) -> Router<AppState> {
         .merge(programmes::routes())
         .merge(nrm::routes())
         .merge(missing::routes())
+        .merge(intelligence::routes())
+        .merge(networks::routes())
+        .merge(hotspots::routes())
         .nest("/api/v1", api::routes())
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
 }

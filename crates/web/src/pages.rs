@@ -88,6 +88,19 @@ impl Layout {
                 }
                 items.push(("/concerns", "Concerns"));
                 items.push(("/services", "Services"));
+                items.push(("/intelligence", "Intelligence"));
+                if roles.iter().any(|r| {
+                    matches!(
+                        r,
+                        Role::PoliceIntelligenceOfficer
+                            | Role::Analyst
+                            | Role::PartnershipManager
+                            | Role::MaceChair
+                    )
+                }) {
+                    items.push(("/networks", "Networks"));
+                    items.push(("/hotspots", "Hotspots"));
+                }
                 items.push(("/search", "Search"));
                 if roles.contains(&Role::PrivacyOfficer) {
                     items.push(("/privacy-queue", "Access to review"));

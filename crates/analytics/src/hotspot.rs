@@ -1,0 +1,1 @@
+//! Hotspot statistics on a grid. (Being written.)

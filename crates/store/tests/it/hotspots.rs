@@ -1,0 +1,1 @@
+// Tests for hotspots (store contract tests on both engines).

@@ -1,0 +1,1 @@
+// Tests for intelligence (store contract tests on both engines).

@@ -1,0 +1,1 @@
+// Tests for networks (store contract tests on both engines).

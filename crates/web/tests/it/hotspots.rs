@@ -1,0 +1,1 @@
+// Tests for hotspots pages and API.

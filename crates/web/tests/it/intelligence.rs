@@ -1,0 +1,1 @@
+// Tests for intelligence pages and API.

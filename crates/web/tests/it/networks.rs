@@ -1,0 +1,1 @@
+// Tests for networks pages and API.
