@@ -281,6 +281,8 @@ pub struct PlaceOfConcern {
     /// The postcode district (outward code): the whole district when no full postcode is given.
     pub outward: String,
     pub note: String,
+    /// Where the place is, when recorded (drawn on the hotspots map).
+    pub position: Option<crate::hotspots::LatLon>,
     pub org_id: Uuid,
     pub created_by: Uuid,
     pub created_at: OffsetDateTime,
@@ -1482,6 +1484,9 @@ pub struct PlaceInput {
     /// A full postcode, or a postcode district (outward code) such as `SS1`.
     pub postcode: String,
     pub note: String,
+    /// Optional coordinates in decimal degrees (both or neither; inside the UK).
+    pub latitude: String,
+    pub longitude: String,
 }
 
 /// Parse a full postcode, or else a postcode district on its own.
@@ -1537,6 +1542,10 @@ pub async fn add_place<R: MissingRepo + AuditLog>(
     ));
     let area = errs.take(parse_area(&input.postcode).map(Some));
     let note = errs.take(optional_text("note", &input.note, 1_000));
+    let position = errs.take(crate::hotspots::LatLon::parse_optional(
+        &input.latitude,
+        &input.longitude,
+    ));
     errs.done()?;
     let Some((postcode, outward)) = area else {
         return Err(Error::validation("postcode", "Enter a postcode"));
@@ -1547,6 +1556,7 @@ pub async fn add_place<R: MissingRepo + AuditLog>(
         postcode,
         outward,
         note,
+        position,
         org_id: actor.org_id,
         created_by: actor.user_id,
         created_at: ctx.clock.now(),
@@ -1638,6 +1648,7 @@ mod tests {
             postcode: p.map(pc),
             outward: out.into(),
             note: String::new(),
+            position: None,
             org_id: Uuid::nil(),
             created_by: Uuid::nil(),
             created_at: datetime!(2026-01-01 0:00 UTC),

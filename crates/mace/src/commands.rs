@@ -64,6 +64,8 @@ pub async fn serve(file: Option<&Path>, o: &Overrides) -> Result<()> {
         demo: cfg.demo,
         request_timeout: Duration::from_secs(cfg.request_timeout_secs),
         max_body_bytes: cfg.max_body_bytes,
+        map_tile_url: cfg.map_tile_url.clone(),
+        map_attribution: cfg.map_attribution.clone(),
         ..mace_web::WebSettings::default()
     };
     let state = mace_web::AppState {
@@ -71,6 +73,7 @@ pub async fn serve(file: Option<&Path>, o: &Overrides) -> Result<()> {
         ctx,
         settings: Arc::new(settings),
         audit_key,
+        networks: Arc::default(),
     };
     let app = mace_web::router(state);
     let signal = shutdown_signal()?;
@@ -180,6 +183,10 @@ const DEMO_ORGS: &[DemoOrg] = &[
         name: "Estuary Safeguarding Partnership",
         org_type: OrgType::Partnership,
     },
+    DemoOrg {
+        name: "Estuary Youth Service",
+        org_type: OrgType::VoluntarySector,
+    },
 ];
 
 const DEMO_ACCOUNTS: &[DemoAccount] = &[
@@ -230,6 +237,12 @@ const DEMO_ACCOUNTS: &[DemoAccount] = &[
         name: "Ruth Bennett",
         org: "Estuary Safeguarding Partnership",
         role: Role::PartnershipManager,
+    },
+    DemoAccount {
+        email: "youth.worker@youth.demo.invalid",
+        name: "Jordan Ellis",
+        org: "Estuary Youth Service",
+        role: Role::Practitioner,
     },
     DemoAccount {
         email: "privacy@partnership.demo.invalid",
@@ -325,6 +338,7 @@ async fn load_demo_once(
     crate::demo_missing::load(store, ctx, key).await?;
     crate::demo_nrm::load(store, ctx, key).await?;
     crate::demo_intelligence::load(store, ctx, key).await?;
+    crate::demo_hotspots::load(store, ctx, key).await?;
     let generated = demo::people(seed, people, ctx.clock.now().date());
     insert_people(store, ctx, generated).await?;
     let now = ctx.clock.now();
@@ -730,4 +744,69 @@ pub async fn audit_verify(file: Option<&Path>, o: &Overrides) -> Result<()> {
         }
         Err(bad) => anyhow::bail!("audit chain BROKEN: {bad}"),
     }
+}
+
+/// Import postcode points (`mace postcodes import FILE`): a CSV with `postcode,latitude,longitude`
+/// (or the ONS Postcode Directory's `pcds,lat,long`). Rows are read one at a time and upserted in
+/// batches; bad rows are reported with their line numbers and skipped.
+pub async fn postcodes_import(file: Option<&Path>, o: &Overrides, csv: &Path) -> Result<()> {
+    use mace_domain::hotspots::{PointReader, PostcodePoint};
+    use mace_domain::ports::HotspotRepo;
+    let cfg = Config::load(file, o)?;
+    init_logging(&cfg);
+    let input =
+        std::fs::File::open(csv).with_context(|| format!("cannot read {}", csv.display()))?;
+    let reader = PointReader::new(std::io::BufReader::new(input))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", csv.display()))?;
+    let store = open_store(&cfg).await?;
+    const BATCH: usize = 5_000;
+    const SHOWN: usize = 50;
+    let (mut read, mut added, mut bad) = (0_u64, 0_u64, 0_u64);
+    let mut batch: Vec<PostcodePoint> = Vec::with_capacity(BATCH);
+    let flush = |batch: Vec<PostcodePoint>| {
+        let store = store.clone();
+        async move {
+            store
+                .write(|tx| {
+                    let batch = batch.clone();
+                    Box::pin(async move { tx.upsert_postcode_points(&batch).await })
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot store the postcode points: {e}"))
+        }
+    };
+    for row in reader {
+        match row {
+            Ok(p) => {
+                read += 1;
+                batch.push(p);
+                if batch.len() >= BATCH {
+                    added += flush(std::mem::take(&mut batch)).await?;
+                }
+            }
+            Err(e) => {
+                bad += 1;
+                if bad as usize <= SHOWN {
+                    eprintln!("{}: {e}", csv.display());
+                }
+            }
+        }
+    }
+    if !batch.is_empty() {
+        added += flush(batch).await?;
+    }
+    store.close().await;
+    if bad as usize > SHOWN {
+        eprintln!(
+            "{}: ... and {} more bad rows",
+            csv.display(),
+            bad as usize - SHOWN
+        );
+    }
+    println!(
+        "imported {read} postcode points ({added} new, {} replaced); {bad} bad row{} skipped",
+        read.saturating_sub(added),
+        if bad == 1 { "" } else { "s" }
+    );
+    Ok(())
 }

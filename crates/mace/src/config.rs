@@ -39,6 +39,11 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// The audit chain's key file (kept outside the database); default `<data_dir>/keys/audit.key`.
     pub audit_key_file: Option<PathBuf>,
+    /// A map tile server for the hotspots map: a URL template with `{z}`, `{x}` and `{y}` (also
+    /// MACE_MAP_TILE_URL). Unset draws a plain grid.
+    pub map_tile_url: Option<String>,
+    /// The tile server's attribution text, shown under the map (also MACE_MAP_ATTRIBUTION).
+    pub map_attribution: String,
 }
 
 impl Default for Config {
@@ -56,6 +61,8 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             shutdown_grace_secs: 20,
             audit_key_file: None,
+            map_tile_url: None,
+            map_attribution: String::new(),
         }
     }
 }
@@ -74,6 +81,8 @@ const ENV_KEYS: &[&str] = &[
     "max_body_bytes",
     "shutdown_grace_secs",
     "audit_key_file",
+    "map_tile_url",
+    "map_attribution",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers alone.
@@ -131,6 +140,24 @@ impl Config {
         }
         if self.max_body_bytes < 1024 {
             bail!("max_body_bytes must be at least 1024");
+        }
+        if let Some(url) = &self.map_tile_url {
+            let settings = mace_web::WebSettings {
+                map_tile_url: Some(url.clone()),
+                ..mace_web::WebSettings::default()
+            };
+            if settings.map_tile_origin().is_none()
+                || !(url.contains("{z}") && url.contains("{x}") && url.contains("{y}"))
+            {
+                bail!(
+                    "map_tile_url must be an http(s) URL template with {{z}}, {{x}} and {{y}}, like https://tile.example.org/{{z}}/{{x}}/{{y}}.png"
+                );
+            }
+            if self.map_attribution.trim().is_empty() {
+                bail!(
+                    "map_attribution must give the tile server's attribution when map_tile_url is set"
+                );
+            }
         }
         Ok(())
     }

@@ -64,6 +64,7 @@ pub async fn load(store: &Store, ctx: &Ctx, key: &ChainKey) -> Result<()> {
                         note: "Young people seen being collected here by cars late at night \
                                (demo intelligence)."
                             .into(),
+                        ..PlaceInput::default()
                     },
                 )
                 .await?;

@@ -8,6 +8,7 @@ mod backup;
 mod commands;
 mod config;
 mod demo_cases;
+mod demo_hotspots;
 mod demo_intelligence;
 mod demo_missing;
 mod demo_nrm;
@@ -93,6 +94,11 @@ enum Command {
     Token {
         #[command(subcommand)]
         action: TokenAction,
+    },
+    /// Postcode points for the hotspots map (from the ONS Postcode Directory or any CSV).
+    Postcodes {
+        #[command(subcommand)]
+        action: PostcodesAction,
     },
     /// Work with the tamper-evident audit log.
     Audit {
@@ -220,6 +226,20 @@ enum TokenAction {
 }
 
 #[derive(Debug, Subcommand)]
+enum PostcodesAction {
+    /// Import (insert or replace) postcode points from a CSV with a header naming postcode,
+    /// latitude and longitude (or the ONS Postcode Directory's pcds, lat and long). Bad rows
+    /// are listed with their line numbers and skipped.
+    Import {
+        /// The CSV file (UTF-8)
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum AuditAction {
     /// Check the whole audit chain; names the first event that was altered, removed or reordered.
     Verify {
@@ -339,6 +359,9 @@ fn main() -> ExitCode {
                 };
                 commands::token_create(file.as_deref(), &overrides(db), req).await
             }
+            Command::Postcodes {
+                action: PostcodesAction::Import { file: csv, db },
+            } => commands::postcodes_import(file.as_deref(), &overrides(db), &csv).await,
             Command::Audit {
                 action: AuditAction::Verify { db },
             } => commands::audit_verify(file.as_deref(), &overrides(db)).await,

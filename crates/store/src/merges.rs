@@ -46,6 +46,11 @@ const MERGE_STEPS: &[&str] = &[
     "UPDATE programme_members SET person_id = $2, merged_from = $1 WHERE person_id = $3",
     "UPDATE missing_episodes SET person_id = $2, merged_from = $1 WHERE person_id = $3",
     "UPDATE missing_prompts SET person_id = $2, merged_from = $1 WHERE person_id = $3",
+    // A report naming both records keeps the duplicate's row where it is (one row per child).
+    "UPDATE intel_report_children SET person_id = $2, merged_from = $1 WHERE person_id = $3 \
+     AND NOT EXISTS (SELECT 1 FROM intel_report_children x \
+     WHERE x.report_id = intel_report_children.report_id AND x.person_id = $2)",
+    "UPDATE intel_entities SET person_id = $2, merged_from = $1 WHERE person_id = $3",
     "INSERT INTO involvements (person_id, org_id, reason, is_lead, created_at, merged_from) \
      SELECT $2, org_id, reason, FALSE, created_at, $1 FROM involvements WHERE person_id = $3 \
      ON CONFLICT (person_id, org_id, reason) DO NOTHING",
@@ -76,6 +81,8 @@ const UNMERGE_MOVES: &[&str] = &[
     "UPDATE programme_members SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
     "UPDATE missing_episodes SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
     "UPDATE missing_prompts SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
+    "UPDATE intel_report_children SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
+    "UPDATE intel_entities SET person_id = $2, merged_from = NULL WHERE merged_from = $1",
 ];
 
 /// Undoing a merge, copies removed: `$1` merge id.

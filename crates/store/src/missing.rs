@@ -115,9 +115,9 @@ const OPEN_PROMPTS: &str = concat!(
 );
 
 const PLACE_INSERT: &str = "INSERT INTO places_of_concern (id, name, postcode, outward, note, org_id, created_by, \
-     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-const PLACE_COLUMNS: &str = "SELECT id, name, postcode, outward, note, org_id, created_by, created_at \
-     FROM places_of_concern";
+     created_at, latitude, longitude) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+const PLACE_COLUMNS: &str = "SELECT id, name, postcode, outward, note, org_id, created_by, created_at, \
+     latitude, longitude FROM places_of_concern";
 
 #[derive(sqlx::FromRow)]
 struct EpisodeRow {
@@ -269,6 +269,8 @@ struct PlaceRow {
     org_id: Uuid,
     created_by: Uuid,
     created_at: DbTime,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
 }
 
 impl TryFrom<PlaceRow> for PlaceOfConcern {
@@ -283,6 +285,10 @@ impl TryFrom<PlaceRow> for PlaceOfConcern {
                 .transpose()?,
             outward: r.outward,
             note: r.note,
+            position: r
+                .latitude
+                .zip(r.longitude)
+                .and_then(|(a, b)| mace_domain::hotspots::LatLon::new(a, b)),
             org_id: r.org_id,
             created_by: r.created_by,
             created_at: r.created_at.0,
@@ -507,6 +513,8 @@ impl MissingRepo for Tx {
             .bind(p.org_id)
             .bind(p.created_by)
             .bind(DbTime(p.created_at))
+            .bind(p.position.map(|l| l.lat))
+            .bind(p.position.map(|l| l.lon))
             .execute(c)
             .await
             .map(|r| r.rows_affected()))

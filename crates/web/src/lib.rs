@@ -63,6 +63,29 @@ pub struct WebSettings {
     pub hash_params: mace_domain::identity::password::HashParams,
     /// Idle and absolute session timeouts.
     pub session_policy: mace_domain::identity::model::SessionPolicy,
+    /// A map tile server's URL template with `{z}`, `{x}` and `{y}` (for example
+    /// `https://tile.example.org/{z}/{x}/{y}.png`); `None` draws the hotspots as a plain grid.
+    /// Its origin is added to the CSP's `img-src`.
+    pub map_tile_url: Option<String>,
+    /// The tile server's attribution, shown under the map.
+    pub map_attribution: String,
+}
+
+impl WebSettings {
+    /// The tile server's origin (`https://host[:port]`), for the CSP.
+    pub fn map_tile_origin(&self) -> Option<String> {
+        let url = self.map_tile_url.as_deref()?;
+        let (scheme, rest) = url.split_once("://")?;
+        if !matches!(scheme, "https" | "http") {
+            return None;
+        }
+        let host = rest.split(['/', '?', '#']).next()?;
+        let ok = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+        ok.then(|| format!("{scheme}://{host}"))
+    }
 }
 
 impl Default for WebSettings {
@@ -74,6 +97,8 @@ impl Default for WebSettings {
             max_body_bytes: 1024 * 1024,
             hash_params: mace_domain::identity::password::HashParams::default(),
             session_policy: mace_domain::identity::model::SessionPolicy::default(),
+            map_tile_url: None,
+            map_attribution: String::new(),
         }
     }
 }
@@ -86,6 +111,8 @@ pub struct AppState {
     pub settings: Arc<WebSettings>,
     /// The audit chain's key, loaded from outside the database.
     pub audit_key: mace_domain::audit::ChainKey,
+    /// The report graph in memory, caught up from the store on each network read.
+    pub networks: Arc<mace_domain::networks::NetworkCache>,
 }
 
 impl std::fmt::Debug for AppState {

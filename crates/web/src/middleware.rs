@@ -89,7 +89,7 @@ pub(crate) fn layered(app: Router<AppState>, state: AppState) -> Router {
         ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(from_fn_with_state(state.clone(), render_errors))
-        .layer(from_fn(security_headers))
+        .layer(from_fn_with_state(state.clone(), security_headers))
         .layer(from_fn_with_state(state.clone(), request_context))
         .with_state(state)
 }
@@ -151,24 +151,27 @@ async fn request_context(State(state): State<AppState>, mut req: Request, next: 
     res
 }
 
-fn csp(nonce: &CspNonce) -> String {
+fn csp(nonce: &CspNonce, tiles: Option<&str>) -> String {
     let script = match nonce.as_str() {
         Some(n) => format!("script-src 'self' 'nonce-{n}'"),
         None => "script-src 'self'".to_string(),
     };
+    // The hotspots map's tile server, when one is configured.
+    let tiles = tiles.map(|o| format!(" {o}")).unwrap_or_default();
     format!(
-        "default-src 'self'; {script}; style-src 'self'; img-src 'self' data:; font-src 'self'; \
+        "default-src 'self'; {script}; style-src 'self'; img-src 'self' data:{tiles}; font-src 'self'; \
          connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
          frame-ancestors 'none'"
     )
 }
 
-async fn security_headers(mut req: Request, next: Next) -> Response {
+async fn security_headers(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let nonce = CspNonce::generate();
     req.extensions_mut().insert(nonce.clone());
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&csp(&nonce)) {
+    let tiles = state.settings.map_tile_origin();
+    if let Ok(v) = HeaderValue::from_str(&csp(&nonce, tiles.as_deref())) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     h.insert(

@@ -92,7 +92,7 @@ pub(crate) struct Doc;
 // --- times ----------------------------------------------------------------------------------------
 
 /// A UK civil date and time of day as the UTC instant (BST when it is in force).
-fn from_uk(date: Date, hour: u8, minute: u8) -> Option<OffsetDateTime> {
+pub(crate) fn from_uk(date: Date, hour: u8, minute: u8) -> Option<OffsetDateTime> {
     let local = date.with_hms(hour, minute, 0).ok()?;
     let bst = UtcOffset::from_hms(1, 0, 0).ok()?;
     let as_bst = local.assume_offset(bst).to_offset(UtcOffset::UTC);
@@ -104,7 +104,7 @@ fn from_uk(date: Date, hour: u8, minute: u8) -> Option<OffsetDateTime> {
 }
 
 /// A time of day as typed: `21:30`, `9:30pm`, `9pm`, `21.30`, `0930`.
-fn parse_clock(s: &str) -> Option<(u8, u8)> {
+pub(crate) fn parse_clock(s: &str) -> Option<(u8, u8)> {
     let t = s.trim().to_ascii_lowercase().replace(' ', "");
     let (t, ampm) = if let Some(x) = t.strip_suffix("am") {
         (x.to_string(), Some(false))
@@ -153,7 +153,10 @@ fn put_time(form: &mut FormState, prefix: &str, t: Option<OffsetDateTime>) {
 }
 
 /// The API's RFC 3339 time (blank is `None`), truncated to microseconds.
-fn parse_time(field: &str, s: Option<&str>) -> mace_domain::Result<Option<OffsetDateTime>> {
+pub(crate) fn parse_time(
+    field: &str,
+    s: Option<&str>,
+) -> mace_domain::Result<Option<OffsetDateTime>> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => OffsetDateTime::parse(s, &Rfc3339)
@@ -1343,6 +1346,8 @@ async fn place_add(
         name: value(&f, "name").into(),
         postcode: value(&f, "postcode").into(),
         note: value(&f, "note").into(),
+        latitude: value(&f, "latitude").into(),
+        longitude: value(&f, "longitude").into(),
     };
     let done = as_user(&state, &auth, true, move |tx, ctx, key, actor| {
         let input = input.clone();
@@ -1893,6 +1898,9 @@ pub struct PlaceOfConcernDto {
     /// The postcode district; the whole district when there is no full postcode.
     pub outward_code: String,
     pub note: String,
+    /// Where the place is (decimal degrees), when recorded.
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
     pub organisation_id: Uuid,
     pub created_at: String,
 }
@@ -1904,6 +1912,8 @@ fn place_dto(p: &PlaceOfConcern) -> PlaceOfConcernDto {
         postcode: p.postcode.as_ref().map(|c| c.to_string()),
         outward_code: p.outward.clone(),
         note: p.note.clone(),
+        latitude: p.position.map(|l| l.lat),
+        longitude: p.position.map(|l| l.lon),
         organisation_id: p.org_id,
         created_at: rfc(p.created_at),
     }
@@ -1937,6 +1947,11 @@ pub struct NewPlaceOfConcernDto {
     pub postcode: String,
     #[serde(default)]
     pub note: String,
+    /// Optional: where the place is, in decimal degrees (both or neither; inside the UK).
+    #[serde(default)]
+    pub latitude: Option<f64>,
+    #[serde(default)]
+    pub longitude: Option<f64>,
 }
 
 /// Add a place of concern (police intelligence officers and partnership managers). Audited.
@@ -1953,10 +1968,13 @@ pub(crate) async fn api_add_place(
     ApiCaller(c): ApiCaller,
     Json(body): Json<NewPlaceOfConcernDto>,
 ) -> Result<Response, WebError> {
+    let coord = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     let input = PlaceInput {
         name: body.name,
         postcode: body.postcode,
         note: body.note,
+        latitude: coord(body.latitude),
+        longitude: coord(body.longitude),
     };
     let p = with_actor(&state, &c.user, None, true, move |tx, ctx, key, actor| {
         let input = input.clone();

@@ -597,7 +597,9 @@ fn audit_verify_names_the_tampered_event() {
     // risk management plan with two actions (3 events), a team with two members (3 events), and
     // the services' demo data (30 events: two more organisations, five directory services, a
     // referral and its acknowledgement, the peer programme with a cohort, members and attendance,
-    // a place of concern, two missing episodes with an interview, and two NRM referrals).
+    // a place of concern, two missing episodes with an interview, and two NRM referrals), and
+    // issue 7's (15 events: the youth service and its worker, two intelligence reports, one graded
+    // and linked, places of concern with coordinates and earlier found episodes for the map).
     let mut served = Served::start(dir.path(), &["--demo"]);
     assert!(
         served.stdout_head.contains("dsl@school.demo.invalid"),
@@ -613,7 +615,7 @@ fn audit_verify_names_the_tampered_event() {
     let ok = verify();
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     assert!(
-        text(&ok.stdout).contains("audit chain OK: 68 events"),
+        text(&ok.stdout).contains("audit chain OK: 83 events"),
         "{}",
         text(&ok.stdout)
     );

@@ -295,6 +295,7 @@ async fn a_child_found_at_a_place_of_concern_raises_a_prompt(db: &TestDb) {
                         postcode: pc.map(|p| Postcode::parse(p).unwrap()),
                         outward: out.into(),
                         note: String::new(),
+                        position: None,
                         org_id: id(11),
                         created_by: id(20),
                         created_at: T0,

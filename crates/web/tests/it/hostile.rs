@@ -291,6 +291,27 @@ fn sample(ids: &Ids, method: &str, path: &str) -> Option<Value> {
         ("POST", "/api/v1/children/{id}/plan/close") => {
             json!({"reason": "She has moved out of the area; the plan is transferred"})
         }
+        ("POST", "/api/v1/intelligence") => json!({
+            "narrative": "Seen getting into a white hatchback near the station after school.",
+            "how_known": "saw_or_heard", "observed_from": "2026-01-02T16:00:00Z",
+            "children": [child],
+            "items": [{"kind": "vehicle", "value": "MA19 XYZ", "detail": "white hatchback"},
+                      {"kind": "phone", "value": "07700 900123"}]
+        }),
+        ("POST", "/api/v1/intelligence/{id}/grade") => json!({
+            "source_evaluation": "2", "intelligence_assessment": "B", "handling_code": "C",
+            "conditions": "Not to be shared with the family",
+            "sanitised": "A white hatchback is seen near the station."
+        }),
+        ("POST", "/api/v1/intelligence/{id}/links") => {
+            json!({"items": [{"item_id": Uuid::nil(), "link": true, "fix": "MA19 XYZ"}]})
+        }
+        ("POST", "/api/v1/intelligence/{id}/action") => {
+            json!({"note": "Vehicle flagged for patrols near the station"})
+        }
+        ("POST", "/api/v1/intelligence/{id}/share") => {
+            json!({"reason": "Safeguarding the child named in the report"})
+        }
         ("PATCH", "/api/v1/plan-actions/{id}") => {
             json!({"status": "in_progress", "outcome": "Started on Monday"})
         }
@@ -367,6 +388,17 @@ const FREE_TEXT: &[&str] = &[
     "line2",
     "town",
     "school_name",
+    // What an intelligence report names, as typed (a place may be called anything).
+    "item_0_value",
+    "item_1_value",
+    "item_2_value",
+    "item_3_value",
+    "item_4_value",
+    "item_0_detail",
+    "item_1_detail",
+    "item_2_detail",
+    "item_3_detail",
+    "item_4_detail",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -1011,6 +1043,14 @@ const FORM_ROUTES: &[&str] = &[
     "/programme-members/{id}/status",
     "/programme-members/{id}/outcome",
     "/children/{id}/programmes",
+    // intelligence.rs
+    "/intelligence/new",
+    "/children/{id}/intelligence/new",
+    "/intelligence/{id}/grade",
+    "/intelligence/{id}/link",
+    "/intelligence/{id}/links/{entity_id}/remove",
+    "/intelligence/{id}/action",
+    "/intelligence/{id}/share",
 ];
 
 /// POST routes the crawl is not expected to reach, and why.
@@ -1672,6 +1712,34 @@ async fn deeper_pages(
         format!("/programme-members/{member}/outcome"),
         format!("/children/{offered_child}/programmes"),
     ]);
+
+    // Intelligence from the social worker about their child, its car linked by police: the
+    // police page shows the grading, linking, unlinking, action and share forms.
+    let (report, _) = post(
+        "/api/v1/intelligence".into(),
+        sw_t.clone(),
+        sample(&w.ids, "POST", "/api/v1/intelligence").map_or(json!({}), |mut v| {
+            v["children"] = json!([csc_child]);
+            v
+        }),
+    )
+    .await;
+    let seen = api(
+        app,
+        Method::GET,
+        &format!("/api/v1/intelligence/{report}"),
+        &police_t,
+        None,
+    )
+    .await
+    .json();
+    post(
+        format!("/api/v1/intelligence/{report}/links"),
+        police_t.clone(),
+        json!({"items": [{"item_id": seen["items"][0]["id"], "link": true}]}),
+    )
+    .await;
+    pages.push(format!("/intelligence/{report}"));
 
     // The missing episode found at a place of concern: the interview is due, a prompt raised.
     post(

@@ -137,6 +137,7 @@ pub fn state(store: Store, demo: bool, clock: Arc<ManualClock>) -> AppState {
         ctx,
         audit_key: mace_domain::audit::ChainKey::from_bytes([42; 32]),
         settings: Arc::new(settings),
+        networks: Arc::default(),
     }
 }
 

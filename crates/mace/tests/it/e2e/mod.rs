@@ -17,6 +17,7 @@ mod assessments;
 mod casework;
 mod duplicates;
 mod harness;
+mod intelligence;
 mod pages;
 mod plans;
 mod services;

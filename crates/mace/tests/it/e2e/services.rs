@@ -14,7 +14,7 @@ const SOCIAL_WORKER: &str = "social.worker@csc.demo.invalid";
 const SERVICE: &str = "Children at risk of exploitation service";
 
 /// The page's shape, and axe when scripts run (axe is a script).
-async fn check(t: &E2e, heading: &str) {
+pub(super) async fn check(t: &E2e, heading: &str) {
     t.assert_page_shape(heading).await;
     if t.js() == Js::On {
         t.assert_axe_clean().await;
@@ -22,7 +22,7 @@ async fn check(t: &E2e, heading: &str) {
 }
 
 /// The record link of the child named `name` on `/children`.
-async fn child_href(t: &E2e, name: &str) -> String {
+pub(super) async fn child_href(t: &E2e, name: &str) -> String {
     t.goto("/children").await;
     settle(t, "/children", "Children").await;
     let href = t
@@ -38,7 +38,7 @@ async fn child_href(t: &E2e, name: &str) -> String {
 }
 
 /// Choose the radio of `name` whose label contains `label`.
-async fn choose(t: &E2e, name: &str, label: &str) {
+pub(super) async fn choose(t: &E2e, name: &str, label: &str) {
     let id = t
         .eval(
             "return [...document.querySelectorAll(`input[name='${arguments[0]}']`)]\
