@@ -11,7 +11,8 @@
 //! - places of concern are drawn as markers (their own coordinates or their postcode's point);
 //!   they are the register, not incidents, so they are not counted.
 //!
-//! Concerns hold only free-text locations, so they cannot be placed and are left out.
+//! Concerns are placed by the postcode written in their location text (read when raised);
+//! concerns that name none cannot be placed and are left out.
 //!
 //! Coordinates are projected to planar metres with an equirectangular projection about the
 //! data's mean latitude and longitude ([`Projection`]): at town scale (tens of kilometres) its
@@ -199,15 +200,18 @@ pub enum Source {
     Intelligence,
     /// A missing child found at a postcode.
     Missing,
+    /// A concern whose "where did it happen" names a postcode.
+    Concern,
 }
 
 impl Source {
-    pub const ALL: [Source; 2] = [Source::Intelligence, Source::Missing];
+    pub const ALL: [Source; 3] = [Source::Intelligence, Source::Missing, Source::Concern];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Source::Intelligence => "intelligence",
             Source::Missing => "missing",
+            Source::Concern => "concern",
         }
     }
 
@@ -215,6 +219,7 @@ impl Source {
         match self {
             Source::Intelligence => "Intelligence reports",
             Source::Missing => "Missing children found",
+            Source::Concern => "Concerns",
         }
     }
 
@@ -494,6 +499,7 @@ pub struct CountRow {
     pub key: String,
     pub intelligence: Shown,
     pub missing: Shown,
+    pub concerns: Shown,
     pub total: Shown,
 }
 
@@ -568,13 +574,18 @@ fn count_row(
             .filter(|i| i.source == s && keep(i))
             .count()
     };
-    let (intel, missing) = (of(Source::Intelligence), of(Source::Missing));
+    let (intel, missing, concerns) = (
+        of(Source::Intelligence),
+        of(Source::Missing),
+        of(Source::Concern),
+    );
     CountRow {
         label,
         key,
         intelligence: shown(audience, intel),
         missing: shown(audience, missing),
-        total: shown(audience, intel + missing),
+        concerns: shown(audience, concerns),
+        total: shown(audience, intel + missing + concerns),
     }
 }
 
@@ -1106,7 +1117,7 @@ mod tests {
         assert!(agg.suppressed_cells > 0);
         // Counts of one to four are withheld in the tables too.
         for row in agg.windows.iter().chain(&agg.months) {
-            for n in [row.intelligence, row.missing, row.total]
+            for n in [row.intelligence, row.missing, row.concerns, row.total]
                 .into_iter()
                 .flatten()
             {

@@ -17,7 +17,9 @@ use crate::cases::{self, InvolvementReason, event, record_refusal};
 use crate::error::{Error, Result};
 use crate::identity::model::Organisation;
 use crate::person::{Person, PersonKind, text_enum};
-use crate::ports::{AuditLog, CaseRepo, IdentityRepo, NetworkRepo, PersonRepo, ProfileRepo};
+use crate::ports::{
+    AuditLog, CaseRepo, HotspotRepo, IdentityRepo, NetworkRepo, PersonRepo, ProfileRepo,
+};
 use crate::validate::{Errors, optional_text, text};
 use serde::Serialize;
 use std::future::Future;
@@ -296,11 +298,6 @@ pub trait IntelligenceRepo: Send {
     fn bump_intel_graph_version(&mut self) -> impl Future<Output = Result<i64>> + Send;
     /// The graph's version as it stands.
     fn intel_graph_version(&mut self) -> impl Future<Output = Result<i64>> + Send;
-    /// A postcode's centroid, when the directory has it.
-    fn postcode_point(
-        &mut self,
-        postcode: &str,
-    ) -> impl Future<Output = Result<Option<(f64, f64)>>> + Send;
     fn insert_intel_notification(
         &mut self,
         n: &IntelNotification,
@@ -322,7 +319,14 @@ pub trait IntelligenceRepo: Send {
 
 /// Everything the intelligence services read and write.
 pub trait Repos:
-    PersonRepo + CaseRepo + IdentityRepo + ProfileRepo + IntelligenceRepo + NetworkRepo + AuditLog
+    PersonRepo
+    + CaseRepo
+    + IdentityRepo
+    + ProfileRepo
+    + IntelligenceRepo
+    + NetworkRepo
+    + HotspotRepo
+    + AuditLog
 {
 }
 
@@ -333,6 +337,7 @@ impl<T> Repos for T where
         + ProfileRepo
         + IntelligenceRepo
         + NetworkRepo
+        + HotspotRepo
         + AuditLog
 {
 }
@@ -1397,9 +1402,12 @@ pub async fn link<R: Repos>(
             Some((kind, k, label, person_id)) => {
                 let (lat, lon) = match (it.latitude, it.longitude, kind) {
                     (Some(la), Some(lo), _) => (Some(la), Some(lo)),
-                    (_, _, EntityKind::Postcode) => match tx.postcode_point(&k).await? {
-                        Some((la, lo)) => (Some(la), Some(lo)),
-                        None => (None, None),
+                    (_, _, EntityKind::Postcode) => match crate::postcode::Postcode::parse(&k) {
+                        Ok(p) => match tx.point_of_postcode(&p).await? {
+                            Some(at) => (Some(at.lat), Some(at.lon)),
+                            None => (None, None),
+                        },
+                        Err(_) => (None, None),
                     },
                     _ => (None, None),
                 };

@@ -18,7 +18,7 @@ use crate::audit::{Category, ChainKey, Outcome};
 use crate::authz::{Actor, Role};
 use crate::cases;
 use crate::error::{Error, Result};
-use crate::ports::AuditLog;
+use crate::ports::{AuditLog, IntelligenceRepo};
 use crate::validate::{Errors, text};
 use mace_analytics::graph::{self, Graph, NodeId, Partition};
 use serde::Serialize;
@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-pub use crate::intelligence::EntityKind;
+pub use crate::intelligence::{Entity, EntityKind};
 
 /// The kinds an alert rule may watch (everything but children, whom the rule counts).
 pub const WATCHABLE: &[EntityKind] = &[
@@ -50,17 +50,6 @@ pub struct LinkChange {
     pub entity_id: Uuid,
     pub entity_kind: EntityKind,
     pub removed: bool,
-}
-
-/// An entity as shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Named {
-    pub id: Uuid,
-    pub kind: EntityKind,
-    pub key: String,
-    pub label: String,
-    /// A child, or a named person resolved to one of mace's people.
-    pub person_id: Option<Uuid>,
 }
 
 /// A report as a node: what police see of it in a network.
@@ -102,8 +91,6 @@ pub struct Alert {
 
 /// Storage for this module (implemented for both engines in `mace-store`).
 pub trait NetworkRepo: Send {
-    /// The graph's current version.
-    fn graph_version(&mut self) -> impl Future<Output = Result<i64>> + Send;
     /// Every link made or removed after `version`, oldest first.
     fn link_changes_since(
         &mut self,
@@ -111,7 +98,7 @@ pub trait NetworkRepo: Send {
     ) -> impl Future<Output = Result<Vec<LinkChange>>> + Send;
     /// The entities with these ids (unknown ids are left out). A child's label is the child's
     /// current name.
-    fn entities(&mut self, ids: &[Uuid]) -> impl Future<Output = Result<Vec<Named>>> + Send;
+    fn entities(&mut self, ids: &[Uuid]) -> impl Future<Output = Result<Vec<Entity>>> + Send;
     fn reports_brief(
         &mut self,
         ids: &[Uuid],
@@ -120,7 +107,7 @@ pub trait NetworkRepo: Send {
     fn linked_entities(
         &mut self,
         report_id: Uuid,
-    ) -> impl Future<Output = Result<Vec<Named>>> + Send;
+    ) -> impl Future<Output = Result<Vec<Entity>>> + Send;
     /// The different children named in reports linked to the entity whose time (observed, or
     /// submitted when that is not known) is at or after `since`.
     fn children_linked_since(
@@ -299,9 +286,9 @@ impl NetworkCache {
     }
 
     /// Apply every link change the store has after the cache's version.
-    pub async fn refresh<R: NetworkRepo>(&self, tx: &mut R) -> Result<()> {
+    pub async fn refresh<R: NetworkRepo + IntelligenceRepo>(&self, tx: &mut R) -> Result<()> {
         let have = self.version()?;
-        let now = tx.graph_version().await?;
+        let now = tx.intel_graph_version().await?;
         if now <= have {
             return Ok(());
         }
@@ -424,7 +411,7 @@ pub const BETWEENNESS_SAMPLES: usize = 128;
 /// in the order they are first named so a page is self-consistent and nothing else leaks.
 struct Labeller {
     view: View,
-    entities: HashMap<Uuid, Named>,
+    entities: HashMap<Uuid, Entity>,
     reports: HashMap<Uuid, ReportNode>,
     pseudonyms: HashMap<Node, String>,
     counters: BTreeMap<&'static str, usize>,
@@ -598,7 +585,7 @@ fn shown_id(view: View, n: Node, index: NodeId) -> String {
 
 /// The connected networks with at least two children or three entities, most children first
 /// (at most `limit`), and, for police, the alerts. Audited as a consultation.
-pub async fn overview<R: NetworkRepo + AuditLog>(
+pub async fn overview<R: NetworkRepo + IntelligenceRepo + AuditLog>(
     ctx: &Ctx,
     tx: &mut R,
     key: &ChainKey,
@@ -689,7 +676,7 @@ pub async fn overview<R: NetworkRepo + AuditLog>(
         }
     }
     let mut labeller = Labeller::load(tx, view, &to_label).await?;
-    let alert_labels: HashMap<Uuid, Named> = tx
+    let alert_labels: HashMap<Uuid, Entity> = tx
         .entities(&alert_entities)
         .await?
         .into_iter()
@@ -791,7 +778,7 @@ pub struct Neighbourhood {
 
 /// An entity's neighbourhood within `hops` (1 to 3), with its network's central entities and
 /// communities. Audited as a consultation of the entity.
-pub async fn neighbourhood<R: NetworkRepo + AuditLog>(
+pub async fn neighbourhood<R: NetworkRepo + IntelligenceRepo + AuditLog>(
     ctx: &Ctx,
     tx: &mut R,
     key: &ChainKey,
@@ -948,7 +935,7 @@ pub struct Step {
 
 /// The shortest link between two entities (police only): the entities and reports on the way,
 /// or `None` when they are not linked within [`MAX_PATH_HOPS`]. Audited.
-pub async fn shortest_link<R: NetworkRepo + AuditLog>(
+pub async fn shortest_link<R: NetworkRepo + IntelligenceRepo + AuditLog>(
     ctx: &Ctx,
     tx: &mut R,
     key: &ChainKey,
@@ -1012,7 +999,7 @@ pub async fn shortest_link<R: NetworkRepo + AuditLog>(
 async fn evaluate<R: NetworkRepo>(
     tx: &mut R,
     rule: &AlertRule,
-    entity: &Named,
+    entity: &Entity,
     now: OffsetDateTime,
 ) -> Result<Option<i64>> {
     if !rule.enabled || !rule.entity_kinds.contains(&entity.kind) {
@@ -1382,12 +1369,15 @@ mod tests {
             view: View::Pseudonymised,
             entities: HashMap::from([(
                 Uuid::from_u128(1),
-                Named {
+                Entity {
                     id: Uuid::from_u128(1),
                     kind: EntityKind::Vehicle,
                     key: "AB12CDE".into(),
                     label: "AB12 CDE".into(),
                     person_id: None,
+                    latitude: None,
+                    longitude: None,
+                    created_at: time::OffsetDateTime::UNIX_EPOCH,
                 },
             )]),
             reports: HashMap::new(),

@@ -42,6 +42,30 @@ impl Postcode {
     }
 }
 
+/// The first full postcode written in free text ("outside the chip shop, RM17 6AB"), in
+/// either "RM17 6AB" or "RM176AB" form; `None` when there is none.
+pub fn find_in(text: &str) -> Option<Postcode> {
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '.' | ':' | '/'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    for (i, w) in words.iter().enumerate() {
+        if let Some(next) = words.get(i + 1)
+            && next.len() == 3
+            && let Ok(p) = Postcode::parse(&format!("{w} {next}"))
+        {
+            return Some(p);
+        }
+        if (5..=7).contains(&w.len())
+            && w.chars().any(|c| c.is_ascii_digit())
+            && let Ok(p) = Postcode::parse(w)
+        {
+            return Some(p);
+        }
+    }
+    None
+}
+
 fn valid_inward(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 3
@@ -84,6 +108,20 @@ impl From<Postcode> for String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn finds_a_postcode_written_in_free_text() {
+        let found = |t: &str| super::find_in(t).map(|p| p.as_str().to_string());
+        assert_eq!(
+            found("Outside the chip shop, RM17 6AB, at night"),
+            Some("RM17 6AB".into())
+        );
+        assert_eq!(found("by the station (ss12ab)"), Some("SS1 2AB".into()));
+        assert_eq!(found("the parade by the station"), None);
+        assert_eq!(found("bus 12 at 21:30"), None);
+        assert_eq!(found(""), None);
+    }
+
     use super::*;
 
     #[test]

@@ -260,6 +260,8 @@ pub async fn load(store: &Store, ctx: &Ctx, key: &ChainKey) -> Result<()> {
                         let concern = NewConcern {
                             narrative: narrative.into(),
                             exploitation_types: types.to_vec(),
+                            // A postcode in the location places the concern on the hotspot map.
+                            location: "Car park of the retail park, RM20 3ZY".into(),
                             ..NewConcern::default()
                         };
                         cases::raise_concern(&ctx, tx, &key, &actor, &[child.id], &concern).await?;

@@ -96,8 +96,8 @@ const CONCERN_COLUMNS: &str = "c.id, c.person_id, c.raised_by_user, c.raised_by_
      c.rationale, c.decided_by, c.decided_at, c.indicators, c.group_id, c.front_door_org";
 const CONCERN_INSERT: &str = "INSERT INTO concerns (id, person_id, raised_by_user, raised_by_org, status, observed_at, \
      location, narrative, exploitation_types, child_words, others_present, actions_taken, created_at, decision, rationale, \
-     decided_by, decided_at, indicators, group_id, front_door_org) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
+     decided_by, decided_at, indicators, group_id, front_door_org, location_postcode) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)";
 const CONCERN_UPDATE: &str = "UPDATE concerns SET status = $2, decision = $3, rationale = $4, decided_by = $5, \
      decided_at = $6 WHERE id = $1";
 
@@ -491,6 +491,9 @@ impl CaseRepo for Tx {
     async fn insert_concern(&mut self, x: &Concern) -> Result<()> {
         let types = codes_to(&x.exploitation_types, |t| t.as_str());
         let indicators = codes_to(&x.indicators, |t| t.as_str());
+        // The place on the hotspot map, when the location names a postcode.
+        let location_postcode =
+            mace_domain::postcode::find_in(&x.location).map(|p| p.as_str().to_string());
         on_both!(self, |c| sqlx::query(CONCERN_INSERT)
             .bind(x.id)
             .bind(x.person_id)
@@ -512,6 +515,7 @@ impl CaseRepo for Tx {
             .bind(&indicators)
             .bind(x.group_id)
             .bind(x.front_door_org)
+            .bind(location_postcode.as_deref())
             .execute(c)
             .await
             .map(|r| r.rows_affected()))

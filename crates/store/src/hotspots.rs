@@ -1,6 +1,6 @@
 //! Storage for `mace_domain::hotspots` over both engines: incidents with a position read from the
 //! intelligence items (their own coordinates, or a postcode item's point), missing episodes (the
-//! where-found postcode's point) and places of concern (their coordinates or their postcode's
+//! where-found postcode's point), concerns (the postcode written in their location) and places of concern (their coordinates or their postcode's
 //! point), and the postcode points themselves.
 
 use crate::tx::{Tx, corrupt, db_err, on_both};
@@ -29,7 +29,13 @@ macro_rules! incidents_union {
                 pp.longitude AS longitude \
            FROM missing_episodes e \
            JOIN postcode_points pp ON pp.postcode = e.found_postcode \
-          WHERE e.found_at IS NOT NULL"
+          WHERE e.found_at IS NOT NULL \
+         UNION ALL \
+         SELECT 'concern' AS source, c.id AS ref_id, COALESCE(c.observed_at, c.created_at) AS at, \
+                pp.latitude AS latitude, pp.longitude AS longitude \
+           FROM concerns c \
+           JOIN people p ON p.id = c.person_id AND p.merged_into IS NULL \
+           JOIN postcode_points pp ON pp.postcode = c.location_postcode"
     };
 }
 
@@ -60,6 +66,10 @@ const UNPLACED: &str = "SELECT source, postcode, SUM(n) AS incidents FROM ( \
      SELECT 'missing' AS source, e.found_postcode AS postcode, 1 AS n FROM missing_episodes e \
       WHERE e.found_postcode IS NOT NULL AND e.found_at IS NOT NULL \
         AND NOT EXISTS (SELECT 1 FROM postcode_points pp WHERE pp.postcode = e.found_postcode) \
+     UNION ALL \
+     SELECT 'concern' AS source, c.location_postcode AS postcode, 1 AS n FROM concerns c \
+      WHERE c.location_postcode IS NOT NULL \
+        AND NOT EXISTS (SELECT 1 FROM postcode_points pp WHERE pp.postcode = c.location_postcode) \
      UNION ALL \
      SELECT 'place' AS source, p.postcode AS postcode, 0 AS n FROM places_of_concern p \
       WHERE p.postcode IS NOT NULL AND p.latitude IS NULL \

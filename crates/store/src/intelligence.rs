@@ -76,7 +76,6 @@ const LINK_REMOVE: &str = "UPDATE intel_links SET removed_version = $3 \
 const VERSION_BUMP: &str =
     "UPDATE intel_graph_version SET version = version + 1 WHERE id = 1 RETURNING version";
 const VERSION: &str = "SELECT version FROM intel_graph_version WHERE id = 1";
-const POSTCODE_POINT: &str = "SELECT latitude, longitude FROM postcode_points WHERE postcode = $1";
 const NOTE_INSERT: &str = "INSERT INTO intel_notifications (id, user_id, report_id, status, created_at, read_at) \
      VALUES ($1, $2, $3, $4, $5, $6)";
 const NOTES_FOR: &str = "SELECT id, user_id, report_id, status, created_at, read_at FROM intel_notifications \
@@ -186,7 +185,7 @@ impl TryFrom<ItemRow> for Item {
 }
 
 #[derive(sqlx::FromRow)]
-struct EntityRow {
+pub(crate) struct EntityRow {
     id: Uuid,
     kind: String,
     key: String,
@@ -536,15 +535,6 @@ impl IntelligenceRepo for Tx {
             .fetch_one(c)
             .await)
         .map_err(db_err)
-    }
-
-    async fn postcode_point(&mut self, postcode: &str) -> Result<Option<(f64, f64)>> {
-        let row = on_both!(self, |c| sqlx::query_as::<_, (f64, f64)>(POSTCODE_POINT)
-            .bind(postcode)
-            .fetch_optional(c)
-            .await)
-        .map_err(db_err)?;
-        Ok(row)
     }
 
     async fn insert_intel_notification(&mut self, n: &IntelNotification) -> Result<()> {

@@ -2,15 +2,15 @@
 //! entities and reports as nodes, the children linked to an entity in a window, and the alert
 //! rules and alerts.
 
+use crate::intelligence::EntityRow;
 use crate::tx::{Tx, corrupt, db_err, on_both};
 use crate::types::DbTime;
-use mace_domain::networks::{Alert, AlertRule, EntityKind, LinkChange, Named, ReportNode};
+use mace_domain::networks::{Alert, AlertRule, Entity, EntityKind, LinkChange, ReportNode};
 use mace_domain::ports::NetworkRepo;
 use mace_domain::{Error, Result};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-const VERSION: &str = "SELECT version FROM intel_graph_version WHERE id = 1";
 /// Links made after `$1`, and links removed after `$1`, in version order.
 const CHANGES: &str = "SELECT c.version, c.report_id, c.entity_id, c.kind, c.removed FROM ( \
        SELECT l.version AS version, l.report_id AS report_id, l.entity_id AS entity_id, e.kind AS kind, \
@@ -26,9 +26,10 @@ const CHANGES: &str = "SELECT c.version, c.report_id, c.entity_id, c.kind, c.rem
 const ENTITY_SELECT: &str = "SELECT e.id, e.kind, e.key, \
        CASE WHEN p.id IS NOT NULL AND e.kind = 'child' THEN p.given_name || ' ' || p.family_name \
             ELSE e.label END AS label, \
-       e.person_id \
+       e.person_id, e.latitude, e.longitude, e.created_at \
      FROM intel_entities e LEFT JOIN people p ON p.id = e.person_id";
-const LINKED_ENTITIES: &str = "SELECT e.id, e.kind, e.key, e.label, e.person_id \
+const LINKED_ENTITIES: &str = "SELECT e.id, e.kind, e.key, e.label, e.person_id, e.latitude, \
+     e.longitude, e.created_at \
      FROM intel_links l JOIN intel_entities e ON e.id = l.entity_id \
      WHERE l.report_id = $1 AND l.removed_version IS NULL ORDER BY e.kind, e.key";
 const REPORTS_SELECT: &str = "SELECT id, reference, COALESCE(observed_from, submitted_at) AS at \
@@ -106,28 +107,6 @@ struct ChangeRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct EntityRow {
-    id: Uuid,
-    kind: String,
-    key: String,
-    label: String,
-    person_id: Option<Uuid>,
-}
-
-impl TryFrom<EntityRow> for Named {
-    type Error = Error;
-    fn try_from(r: EntityRow) -> Result<Self> {
-        Ok(Named {
-            id: r.id,
-            kind: EntityKind::parse(&r.kind).ok_or_else(|| corrupt("entity kind"))?,
-            key: r.key,
-            label: r.label,
-            person_id: r.person_id,
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
 struct ReportRow {
     id: Uuid,
     reference: String,
@@ -201,13 +180,6 @@ fn small(n: i64) -> Result<i32> {
 }
 
 impl NetworkRepo for Tx {
-    async fn graph_version(&mut self) -> Result<i64> {
-        on_both!(self, |c| sqlx::query_scalar::<_, i64>(VERSION)
-            .fetch_one(c)
-            .await)
-        .map_err(db_err)
-    }
-
     async fn link_changes_since(&mut self, version: i64) -> Result<Vec<LinkChange>> {
         let rows = on_both!(self, |c| sqlx::query_as::<_, ChangeRow>(CHANGES)
             .bind(version)
@@ -228,7 +200,7 @@ impl NetworkRepo for Tx {
             .collect()
     }
 
-    async fn entities(&mut self, ids: &[Uuid]) -> Result<Vec<Named>> {
+    async fn entities(&mut self, ids: &[Uuid]) -> Result<Vec<Entity>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(CHUNK) {
             let sql = format!(
@@ -244,7 +216,7 @@ impl NetworkRepo for Tx {
             })
             .map_err(db_err)?;
             for r in rows {
-                out.push(Named::try_from(r)?);
+                out.push(Entity::try_from(r)?);
             }
         }
         Ok(out)
@@ -274,13 +246,13 @@ impl NetworkRepo for Tx {
         Ok(out)
     }
 
-    async fn linked_entities(&mut self, report_id: Uuid) -> Result<Vec<Named>> {
+    async fn linked_entities(&mut self, report_id: Uuid) -> Result<Vec<Entity>> {
         let rows = on_both!(self, |c| sqlx::query_as::<_, EntityRow>(LINKED_ENTITIES)
             .bind(report_id)
             .fetch_all(c)
             .await)
         .map_err(db_err)?;
-        rows.into_iter().map(Named::try_from).collect()
+        rows.into_iter().map(Entity::try_from).collect()
     }
 
     async fn children_linked_since(

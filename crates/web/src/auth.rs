@@ -397,6 +397,15 @@ pub(crate) fn form_reply(status: StatusCode, html: String) -> Response {
     keep_body((status, Html(html)).into_response())
 }
 
+/// A page: 200 as it is, or re-rendered with errors at `status` (see [`form_reply`]).
+pub(crate) fn page_reply(status: StatusCode, html: String) -> Response {
+    if status == StatusCode::OK {
+        Html(html).into_response()
+    } else {
+        form_reply(status, html)
+    }
+}
+
 pub(crate) fn title_for(form: &FormState, title: &str) -> String {
     if form.has_errors() {
         format!("Error: {title}")

@@ -332,6 +332,7 @@ pub struct CountLine {
     pub label: String,
     pub intelligence: String,
     pub missing: String,
+    pub concerns: String,
     pub total: String,
 }
 
@@ -382,6 +383,7 @@ fn lines(rows: &[hotspots::CountRow]) -> Vec<CountLine> {
             label: r.label.clone(),
             intelligence: shown(r.intelligence),
             missing: shown(r.missing),
+            concerns: shown(r.concerns),
             total: shown(r.total),
         })
         .collect()
@@ -543,6 +545,7 @@ pub struct HotspotCountsDto {
     pub label: String,
     pub intelligence: Option<u32>,
     pub missing: Option<u32>,
+    pub concerns: Option<u32>,
     pub total: Option<u32>,
 }
 
@@ -580,6 +583,7 @@ fn counts_dto(rows: &[hotspots::CountRow]) -> Vec<HotspotCountsDto> {
             label: r.label.clone(),
             intelligence: r.intelligence,
             missing: r.missing,
+            concerns: r.concerns,
             total: r.total,
         })
         .collect()

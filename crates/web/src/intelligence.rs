@@ -6,7 +6,7 @@
 //! submitter's page is built from [`SubmitterView`], which holds nothing police added.
 
 use crate::AppState;
-use crate::auth::{Auth, FormState, SignedIn, form_reply, title_for};
+use crate::auth::{Auth, FormState, SignedIn, form_reply, page_reply, title_for};
 use crate::cases::{as_user, name, with_actor};
 use crate::error::{WebError, json_response};
 use crate::format;
@@ -386,11 +386,7 @@ async fn show_form(
         other => other?,
     };
     let html = render_form(&state, ctx, &auth, &f, form, rows)?;
-    Ok(if status == StatusCode::OK {
-        Html(html).into_response()
-    } else {
-        form_reply(status, html)
-    })
+    Ok(page_reply(status, html))
 }
 
 pub(crate) async fn new_form(

@@ -10,7 +10,7 @@
 //! banner of open prompts (`missing/banner.html`).
 
 use crate::AppState;
-use crate::auth::{Auth, FormState, SignedIn, form_reply, title_for};
+use crate::auth::{Auth, FormState, SignedIn, page_reply, title_for};
 use crate::cases::{as_user, name, with_actor};
 use crate::error::{WebError, json_response};
 use crate::format;
@@ -767,11 +767,7 @@ async fn show_form(
         t.action_url,
         t.context,
     )?;
-    Ok(if status == StatusCode::OK {
-        Html(html).into_response()
-    } else {
-        form_reply(status, html)
-    })
+    Ok(page_reply(status, html))
 }
 
 /// After a service call: on success back to the child's missing page; on invalid input the
@@ -1309,11 +1305,7 @@ async fn render_places(
         notice,
     };
     let html = page.render()?;
-    Ok(if status == StatusCode::OK {
-        Html(html).into_response()
-    } else {
-        form_reply(status, html)
-    })
+    Ok(page_reply(status, html))
 }
 
 async fn places_page(

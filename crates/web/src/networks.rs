@@ -6,7 +6,7 @@
 //! [`mace_domain::networks`]; handlers only shape what is shown.
 
 use crate::AppState;
-use crate::auth::{Auth, FormState, SignedIn, form_reply, title_for};
+use crate::auth::{Auth, FormState, SignedIn, page_reply, title_for};
 use crate::cases::{as_user, with_actor};
 use crate::error::{WebError, json_response};
 use crate::format;
@@ -430,11 +430,7 @@ async fn render_rules(
         csrf: auth.session.csrf_secret.clone(),
     };
     let html = page.render()?;
-    Ok(if status == StatusCode::OK {
-        Html(html).into_response()
-    } else {
-        form_reply(status, html)
-    })
+    Ok(page_reply(status, html))
 }
 
 async fn rules_page(
@@ -582,11 +578,7 @@ async fn render_ack(
         csrf: auth.session.csrf_secret.clone(),
     };
     let html = page.render()?;
-    Ok(if status == StatusCode::OK {
-        Html(html).into_response()
-    } else {
-        form_reply(status, html)
-    })
+    Ok(page_reply(status, html))
 }
 
 async fn ack_page(

@@ -5,7 +5,7 @@
 //! and write the chronology; handlers only shape what is shown.
 
 use crate::AppState;
-use crate::auth::{Auth, FormState, SignedIn, form_reply, title_for};
+use crate::auth::{Auth, FormState, SignedIn, form_reply, page_reply, title_for};
 use crate::cases::{as_user, dob, name, with_actor};
 use crate::error::{WebError, json_response};
 use crate::format::{self, plural};
@@ -603,11 +603,7 @@ async fn show_form(
         return Ok(Redirect::to(&format!("/children/{id}/nrm")).into_response());
     }
     let html = render_form(&state, ctx, &auth, &c, &responders, kind, form, rid, qid)?;
-    Ok(if status == StatusCode::OK {
-        Html(html).into_response()
-    } else {
-        form_reply(status, html)
-    })
+    Ok(page_reply(status, html))
 }
 
 /// After a service call: on success go back to the child's referrals; on invalid input show

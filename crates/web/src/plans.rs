@@ -5,7 +5,7 @@
 //! [`mace_domain::plans`]; handlers only shape what is shown.
 
 use crate::AppState;
-use crate::auth::{Auth, FormState, SignedIn, form_reply, title_for};
+use crate::auth::{Auth, FormState, SignedIn, page_reply, title_for};
 use crate::cases::{as_user, name, with_actor};
 use crate::error::{WebError, json_response};
 use crate::format::{self, plural};
@@ -482,11 +482,7 @@ async fn show_form(
         return Ok(Redirect::to(&format!("/children/{id}/plan")).into_response());
     }
     let html = render_form(&state, ctx, &auth, &p, kind, form, action_id)?;
-    Ok(if status == StatusCode::OK {
-        Html(html).into_response()
-    } else {
-        form_reply(status, html)
-    })
+    Ok(page_reply(status, html))
 }
 
 /// After a service call: on success go back to the plan; on invalid input show the form again

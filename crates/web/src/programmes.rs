@@ -6,7 +6,7 @@
 //! (`/children/{id}/programmes`). The services are [`mace_domain::programmes`].
 
 use crate::AppState;
-use crate::auth::{Auth, FormState, SignedIn, form_reply, title_for};
+use crate::auth::{Auth, FormState, SignedIn, form_reply, page_reply, title_for};
 use crate::cases::{as_user, name, with_actor};
 use crate::error::{WebError, json_response};
 use crate::format;
@@ -297,11 +297,7 @@ async fn show_programme_form(
         csrf: auth.session.csrf_secret.clone(),
     };
     let html = page.render()?;
-    Ok(if status == StatusCode::OK {
-        Html(html).into_response()
-    } else {
-        form_reply(status, html)
-    })
+    Ok(page_reply(status, html))
 }
 
 pub(crate) async fn programme_form(
@@ -403,11 +399,7 @@ async fn show_cohort_form(
         csrf: auth.session.csrf_secret.clone(),
     };
     let html = page.render()?;
-    Ok(if status == StatusCode::OK {
-        Html(html).into_response()
-    } else {
-        form_reply(status, html)
-    })
+    Ok(page_reply(status, html))
 }
 
 pub(crate) async fn cohort_form(
@@ -658,11 +650,7 @@ async fn show_cohort(
         notice,
     };
     let html = page.render()?;
-    Ok(if status == StatusCode::OK {
-        Html(html).into_response()
-    } else {
-        form_reply(status, html)
-    })
+    Ok(page_reply(status, html))
 }
 
 pub(crate) async fn cohort(
@@ -822,11 +810,7 @@ async fn show_attendance(
         csrf: auth.session.csrf_secret.clone(),
     };
     let html = page.render()?;
-    Ok(if status == StatusCode::OK {
-        Html(html).into_response()
-    } else {
-        form_reply(status, html)
-    })
+    Ok(page_reply(status, html))
 }
 
 pub(crate) async fn attendance_form(
@@ -999,11 +983,7 @@ async fn show_member_form(
         csrf: auth.session.csrf_secret.clone(),
     };
     let html = page.render()?;
-    Ok(if status == StatusCode::OK {
-        Html(html).into_response()
-    } else {
-        form_reply(status, html)
-    })
+    Ok(page_reply(status, html))
 }
 
 pub(crate) async fn status_form(
@@ -1250,11 +1230,7 @@ async fn show_child(
         notice,
     };
     let html = page.render()?;
-    Ok(if status == StatusCode::OK {
-        Html(html).into_response()
-    } else {
-        form_reply(status, html)
-    })
+    Ok(page_reply(status, html))
 }
 
 pub(crate) async fn child(

@@ -17,9 +17,9 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-const T0: OffsetDateTime = datetime!(2026-03-02 10:00:00 UTC);
+pub(crate) const T0: OffsetDateTime = datetime!(2026-03-02 10:00:00 UTC);
 
-fn id(n: u128) -> Uuid {
+pub(crate) fn id(n: u128) -> Uuid {
     Uuid::from_u128(n)
 }
 
@@ -31,7 +31,11 @@ fn ll(lat: f64, lon: f64) -> LatLon {
     LatLon::new(lat, lon).unwrap()
 }
 
-fn report(n: u128, submitted: OffsetDateTime, observed: Option<OffsetDateTime>) -> Report {
+pub(crate) fn report(
+    n: u128,
+    submitted: OffsetDateTime,
+    observed: Option<OffsetDateTime>,
+) -> Report {
     Report {
         id: id(n),
         reference: format!("INT-2026-{n:06}"),
@@ -255,6 +259,77 @@ async fn incidents_are_placed_from_coordinates_or_postcode_points(db: &TestDb) {
     );
 }
 
+/// A concern is placed by the postcode written in its location (read when it is stored), at
+/// the time it was observed, or raised when that is not known; one naming no postcode is not.
+async fn concerns_are_placed_by_the_postcode_in_their_location(db: &TestDb) {
+    use mace_domain::cases::{Concern, ConcernStatus, ExploitationType};
+    use mace_domain::ports::CaseRepo;
+    let got = db
+        .store()
+        .write(|tx| {
+            Box::pin(async move {
+                setup(tx).await?;
+                tx.upsert_postcode_points(&[PostcodePoint {
+                    postcode: pc("RM17 6AB"),
+                    position: ll(51.48, 0.33),
+                }])
+                .await?;
+                for (n, location, observed) in [
+                    (
+                        700u128,
+                        "Outside the chip shop, rm176ab",
+                        Some(T0 - Duration::days(3)),
+                    ),
+                    (701, "The parade by the station", None),
+                    (702, "Bus stop on the high street, SS9 9ZZ", None),
+                ] {
+                    tx.insert_concern(&Concern {
+                        id: id(n),
+                        person_id: id(1),
+                        raised_by_user: id(20),
+                        raised_by_org: id(11),
+                        status: ConcernStatus::Submitted,
+                        observed_at: observed,
+                        location: location.into(),
+                        narrative: "Seen with older males".into(),
+                        exploitation_types: vec![ExploitationType::Criminal],
+                        indicators: vec![],
+                        group_id: None,
+                        front_door_org: None,
+                        child_words: String::new(),
+                        others_present: String::new(),
+                        actions_taken: String::new(),
+                        created_at: T0,
+                        decision: None,
+                        rationale: None,
+                        decided_by: None,
+                        decided_at: None,
+                    })
+                    .await?;
+                }
+                Ok((
+                    tx.hotspot_incidents(None).await?,
+                    tx.unplaced_postcodes().await?,
+                ))
+            })
+        })
+        .await
+        .unwrap();
+    let (incidents, unplaced) = got;
+    let concerns: Vec<(i64, f64)> = incidents
+        .iter()
+        .filter(|i| i.source == Source::Concern)
+        .map(|i| ((T0 - i.at).whole_days(), i.position.lat))
+        .collect();
+    assert_eq!(concerns, vec![(3, 51.48)]);
+    assert!(
+        unplaced
+            .iter()
+            .any(|u| u.source == Source::Concern && u.postcode == "SS9 9ZZ" && u.incidents == 1),
+        "{unplaced:?}"
+    );
+}
+
 async fn places_keep_their_coordinates(db: &TestDb) {
     let got = db
         .store()
@@ -283,6 +358,7 @@ async fn places_keep_their_coordinates(db: &TestDb) {
 }
 
 mace_testkit::contract_tests!(
+    concerns_are_placed_by_the_postcode_in_their_location,
     incidents_are_placed_from_coordinates_or_postcode_points,
     places_keep_their_coordinates
 );
