@@ -1479,22 +1479,27 @@ pub async fn referral_content<
         .into_iter()
         .filter(|e| cases::entry_visible(actor, &facts, e))
         .collect();
-    let mut concerns = Vec::new();
-    for e in chronology.iter().filter(|e| e.kind == "concern") {
-        if let Some(c) = tx.get_concern(e.source_id).await?
-            && c.person_id == child_id
-        {
-            concerns.push(ConcernSummary {
-                raised_at: c.created_at,
-                org_name: org_name(c.raised_by_org),
-                types: c.exploitation_types.clone(),
-                indicators: c.indicators.clone(),
-                location: c.location.clone(),
-                narrative: c.narrative.clone(),
-                child_words: c.child_words.clone(),
-            });
-        }
-    }
+    // The concerns whose chronology entries the viewer may see, read in one query.
+    let visible: std::collections::HashSet<Uuid> = chronology
+        .iter()
+        .filter(|e| e.kind == "concern")
+        .map(|e| e.source_id)
+        .collect();
+    let concerns: Vec<ConcernSummary> = tx
+        .concerns_of(child_id)
+        .await?
+        .into_iter()
+        .filter(|c| visible.contains(&c.id))
+        .map(|c| ConcernSummary {
+            raised_at: c.created_at,
+            org_name: org_name(c.raised_by_org),
+            types: c.exploitation_types,
+            indicators: c.indicators,
+            location: c.location,
+            narrative: c.narrative,
+            child_words: c.child_words,
+        })
+        .collect();
     // The latest risk level: the newest signed-off assessment or plan, whichever is later.
     let signed_off = tx
         .assessments_for(child_id)

@@ -240,6 +240,9 @@ pub trait CaseRepo: Send {
     /// Store the triage fields and status.
     fn update_concern(&mut self, c: &Concern) -> impl Future<Output = Result<()>> + Send;
     fn get_concern(&mut self, id: Uuid) -> impl Future<Output = Result<Option<Concern>>> + Send;
+    /// Every concern about the person, newest first (one query).
+    fn concerns_of(&mut self, person_id: Uuid)
+    -> impl Future<Output = Result<Vec<Concern>>> + Send;
     /// Submitted concerns raised by `org_id` or sent to it as the front door, oldest first.
     fn concerns_for_triage(
         &mut self,

@@ -1041,25 +1041,30 @@ async fn item_values<R: Repos>(
 
 /// The child's concerns, newest first, each with the line a referral would carry.
 async fn child_concerns<R: Repos>(tx: &mut R, child_id: Uuid) -> Result<Vec<(Concern, String)>> {
-    let mut ids: Vec<Uuid> = tx
+    let ids: std::collections::HashSet<Uuid> = tx
         .list_chronology(child_id)
         .await?
         .into_iter()
         .filter(|e| e.kind == "concern")
         .map(|e| e.source_id)
         .collect();
-    ids.dedup();
     let mut out = Vec::new();
-    for id in ids {
-        if let Some(c) = tx.get_concern(id).await?
-            && c.person_id == child_id
-        {
-            let by = org_name(tx, c.raised_by_org).await?;
+    // Organisations' names, each read once.
+    let mut names: std::collections::HashMap<Uuid, String> = std::collections::HashMap::new();
+    for c in tx.concerns_of(child_id).await? {
+        if ids.contains(&c.id) {
+            let by = match names.get(&c.raised_by_org) {
+                Some(n) => n.clone(),
+                None => {
+                    let n = org_name(tx, c.raised_by_org).await?;
+                    names.insert(c.raised_by_org, n.clone());
+                    n
+                }
+            };
             let line = concern_line(&c, &by);
             out.push((c, line));
         }
     }
-    out.sort_by_key(|c| std::cmp::Reverse(c.0.created_at));
     Ok(out)
 }
 

@@ -206,6 +206,16 @@ fn concern_by_id() -> &'static str {
     SQL.get_or_init(|| format!("SELECT {CONCERN_COLUMNS} FROM concerns c WHERE c.id = $1"))
 }
 
+fn concerns_of_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "SELECT {CONCERN_COLUMNS} FROM concerns c WHERE c.person_id = $1 \
+             ORDER BY c.created_at DESC, c.id DESC"
+        )
+    })
+}
+
 fn triage_sql() -> &'static str {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     SQL.get_or_init(|| {
@@ -546,6 +556,16 @@ impl CaseRepo for Tx {
             .await)
         .map_err(db_err)?;
         row.map(Concern::try_from).transpose()
+    }
+
+    async fn concerns_of(&mut self, person_id: Uuid) -> Result<Vec<Concern>> {
+        let sql = concerns_of_sql();
+        let rows = on_both!(self, |c| sqlx::query_as::<_, ConcernDbRow>(sql)
+            .bind(person_id)
+            .fetch_all(c)
+            .await)
+        .map_err(db_err)?;
+        rows.into_iter().map(Concern::try_from).collect()
     }
 
     async fn search_text(
