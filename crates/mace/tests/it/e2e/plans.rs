@@ -24,7 +24,7 @@ async fn journey(t: &E2e) {
     let href = t
         .eval(
             "return [...document.querySelectorAll('main a')]\
-               .find(a => a.textContent.includes('Amira')).getAttribute('href');",
+               .find(a => a.textContent.includes('Amira Hussain')).getAttribute('href');",
             vec![],
         )
         .await;
