@@ -2,7 +2,7 @@
 //! radio and select options, and the replies every form page gives (refused, not valid).
 
 use crate::AppState;
-use crate::auth::{FormState, form_reply};
+use crate::auth::{Auth, FormState, form_reply};
 use crate::error::WebError;
 use crate::pages::{Layout, PageContext};
 use askama::Template;
@@ -133,4 +133,37 @@ pub(crate) fn refused(state: &AppState, ctx: PageContext) -> Result<Response, We
 /// to say (the form's own errors are shown).
 pub(crate) fn invalid<T>() -> Result<T, WebError> {
     Err(WebError::Domain(Error::Validation(Vec::new())))
+}
+
+/// The change a posted form asks for, made as the signed-in user in one write transaction, or,
+/// when the form already has errors found before the domain was asked, [`invalid`] without
+/// asking it. `run` gets the transaction, context, audit key, actor and (a clone of) `input`.
+pub(crate) async fn change_unless_invalid<I, T, F>(
+    state: &AppState,
+    auth: &Auth,
+    form: &FormState,
+    input: I,
+    run: F,
+) -> Result<T, WebError>
+where
+    I: Clone + Send + Sync + 'static,
+    T: Send + 'static,
+    F: for<'c> Fn(
+            &'c mut mace_store::Tx,
+            mace_domain::Ctx,
+            mace_domain::audit::ChainKey,
+            mace_domain::authz::Actor,
+            I,
+        ) -> futures::future::BoxFuture<'c, mace_domain::Result<T>>
+        + Send
+        + Sync
+        + 'static,
+{
+    if form.has_errors() {
+        return invalid();
+    }
+    crate::cases::as_user(state, auth, true, move |tx, ctx, key, actor| {
+        run(tx, ctx, key, actor, input.clone())
+    })
+    .await
 }

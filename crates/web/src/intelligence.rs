@@ -10,7 +10,9 @@ use crate::auth::{Auth, FormState, SignedIn, form_reply, page_reply, title_for};
 use crate::cases::{as_user, name, with_actor};
 use crate::error::{WebError, json_response};
 use crate::format;
-use crate::forms::{Choice, Posted, choices, field_errors, invalid, kept, refused, value};
+use crate::forms::{
+    Choice, Posted, change_unless_invalid, choices, field_errors, kept, refused, value,
+};
 use crate::missing::{from_uk, parse_clock, parse_time};
 use crate::pages::{Layout, PageContext};
 use crate::tokens::ApiCaller;
@@ -1112,15 +1114,16 @@ pub(crate) async fn grade(
     auth.check_csrf(value(&f, "csrf_token"))?;
     let mut form = kept(&f);
     let input = grade_input(&f, &mut form);
-    let done = if form.has_errors() {
-        invalid()
-    } else {
-        as_user(&state, &auth, true, move |tx, ctx, key, actor| {
-            let input = input.clone();
+    let done = change_unless_invalid(
+        &state,
+        &auth,
+        &form,
+        input,
+        move |tx, ctx, key, actor, input| {
             Box::pin(async move { intelligence::grade(&ctx, tx, &key, &actor, id, &input).await })
-        })
-        .await
-    };
+        },
+    )
+    .await;
     after(
         state,
         ctx,
@@ -1188,15 +1191,16 @@ pub(crate) async fn link(
     auth.check_csrf(value(&f, "csrf_token"))?;
     let mut form = kept(&f);
     let input = link_input(&f, &mut form);
-    let done = if form.has_errors() {
-        invalid()
-    } else {
-        as_user(&state, &auth, true, move |tx, ctx, key, actor| {
-            let input = input.clone();
+    let done = change_unless_invalid(
+        &state,
+        &auth,
+        &form,
+        input,
+        move |tx, ctx, key, actor, input| {
             Box::pin(async move { intelligence::link(&ctx, tx, &key, &actor, id, &input).await })
-        })
-        .await
-    };
+        },
+    )
+    .await;
     after(state, ctx, auth, id, form, done, "linked", "link-form").await
 }
 

@@ -15,8 +15,8 @@ use crate::cases::{as_user, name, with_actor};
 use crate::error::{WebError, json_response};
 use crate::format;
 use crate::forms::{
-    Choice, DoneQuery, Posted, capitalised, choices, date_of, field_errors, invalid, kept, refused,
-    value,
+    Choice, DoneQuery, Posted, capitalised, change_unless_invalid, choices, date_of, field_errors,
+    invalid, kept, refused, value,
 };
 use crate::names::Names;
 use crate::pages::{Layout, PageContext};
@@ -880,19 +880,20 @@ async fn episode_create(
         risk: MissingRisk::parse(value(&f, "risk")),
         found: found_input(&mut form, &f),
     };
-    let done = if form.has_errors() {
-        invalid()
-    } else {
-        as_user(&state, &auth, true, move |tx, ctx, key, actor| {
-            let input = input.clone();
+    let done = change_unless_invalid(
+        &state,
+        &auth,
+        &form,
+        input,
+        move |tx, ctx, key, actor, input| {
             Box::pin(async move {
                 missing::record_episode(&ctx, tx, &key, &actor, id, &input)
                     .await
                     .map(|e| e.person_id)
             })
-        })
-        .await
-    };
+        },
+    )
+    .await;
     finish(
         state,
         ctx,
@@ -955,19 +956,20 @@ async fn found_save(
     auth.check_csrf(value(&f, "csrf_token"))?;
     let mut form = kept(&f);
     let input = found_input(&mut form, &f);
-    let done = if form.has_errors() {
-        invalid()
-    } else {
-        as_user(&state, &auth, true, move |tx, ctx, key, actor| {
-            let input = input.clone();
+    let done = change_unless_invalid(
+        &state,
+        &auth,
+        &form,
+        input,
+        move |tx, ctx, key, actor, input| {
             Box::pin(async move {
                 missing::record_found(&ctx, tx, &key, &actor, eid, &input)
                     .await
                     .map(|e| e.person_id)
             })
-        })
-        .await
-    };
+        },
+    )
+    .await;
     finish(state, ctx, auth, FormKind::Found, eid, form, done, "found").await
 }
 

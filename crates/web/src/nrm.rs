@@ -10,8 +10,8 @@ use crate::cases::{as_user, dob, name, with_actor};
 use crate::error::{WebError, json_response};
 use crate::format::{self, plural};
 use crate::forms::{
-    Choice, DoneQuery, Posted, capitalised, choices, date_of, field_errors, invalid, kept, refused,
-    value,
+    Choice, DoneQuery, Posted, capitalised, change_unless_invalid, choices, date_of, field_errors,
+    invalid, kept, refused, value,
 };
 use crate::pages::{Layout, PageContext};
 use crate::tokens::ApiCaller;
@@ -712,19 +712,20 @@ pub(crate) async fn referral_create(
         home_office_ref: value(&f, "home_office_ref").into(),
         narrative: value(&f, "narrative").into(),
     };
-    let done = if form.has_errors() {
-        invalid()
-    } else {
-        as_user(&state, &auth, true, move |tx, ctx, key, actor| {
-            let input = input.clone();
+    let done = change_unless_invalid(
+        &state,
+        &auth,
+        &form,
+        input,
+        move |tx, ctx, key, actor, input| {
             Box::pin(async move {
                 nrm::create_referral(&ctx, tx, &key, &actor, id, &input)
                     .await
                     .map(|_| ())
             })
-        })
-        .await
-    };
+        },
+    )
+    .await;
     finish(
         state,
         ctx,
@@ -792,19 +793,20 @@ pub(crate) async fn decision_add(
         decision: Grounds::parse(value(&f, "decision")),
         decided_on: date_of(&mut form, &f, "decided", "The date of the decision"),
     };
-    let done = if form.has_errors() {
-        invalid()
-    } else {
-        as_user(&state, &auth, true, move |tx, ctx, key, actor| {
-            let input = input.clone();
+    let done = change_unless_invalid(
+        &state,
+        &auth,
+        &form,
+        input,
+        move |tx, ctx, key, actor, input| {
             Box::pin(async move {
                 nrm::record_decision(&ctx, tx, &key, &actor, rid, &input)
                     .await
                     .map(|_| ())
             })
-        })
-        .await
-    };
+        },
+    )
+    .await;
     finish(
         state,
         ctx,
@@ -834,19 +836,20 @@ pub(crate) async fn ictg_add(
         role: IctgRole::parse(value(&f, "ictg_role")),
         name: value(&f, "ictg_name").into(),
     };
-    let done = if form.has_errors() {
-        invalid()
-    } else {
-        as_user(&state, &auth, true, move |tx, ctx, key, actor| {
-            let input = input.clone();
+    let done = change_unless_invalid(
+        &state,
+        &auth,
+        &form,
+        input,
+        move |tx, ctx, key, actor, input| {
             Box::pin(async move {
                 nrm::record_ictg(&ctx, tx, &key, &actor, rid, &input)
                     .await
                     .map(|_| ())
             })
-        })
-        .await
-    };
+        },
+    )
+    .await;
     finish(
         state,
         ctx,
@@ -878,19 +881,20 @@ pub(crate) async fn reconsideration_add(
         outcome: ReconsiderationOutcome::parse(value(&f, "outcome")),
         outcome_on: date_of(&mut form, &f, "outcome", "The date of the outcome"),
     };
-    let done = if form.has_errors() {
-        invalid()
-    } else {
-        as_user(&state, &auth, true, move |tx, ctx, key, actor| {
-            let input = input.clone();
+    let done = change_unless_invalid(
+        &state,
+        &auth,
+        &form,
+        input,
+        move |tx, ctx, key, actor, input| {
             Box::pin(async move {
                 nrm::add_reconsideration(&ctx, tx, &key, &actor, rid, &input)
                     .await
                     .map(|_| ())
             })
-        })
-        .await
-    };
+        },
+    )
+    .await;
     finish(
         state,
         ctx,
@@ -980,19 +984,20 @@ pub(crate) async fn close(
         outcome: FinalOutcome::parse(value(&f, "outcome")),
         note: value(&f, "close_note").into(),
     };
-    let done = if form.has_errors() {
-        invalid()
-    } else {
-        as_user(&state, &auth, true, move |tx, ctx, key, actor| {
-            let input = input.clone();
+    let done = change_unless_invalid(
+        &state,
+        &auth,
+        &form,
+        input,
+        move |tx, ctx, key, actor, input| {
             Box::pin(async move {
                 nrm::close_referral(&ctx, tx, &key, &actor, rid, &input)
                     .await
                     .map(|_| ())
             })
-        })
-        .await
-    };
+        },
+    )
+    .await;
     finish(
         state,
         ctx,

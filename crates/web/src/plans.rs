@@ -9,7 +9,9 @@ use crate::auth::{Auth, FormState, SignedIn, page_reply, title_for};
 use crate::cases::{as_user, name, with_actor};
 use crate::error::{WebError, json_response};
 use crate::format::{self, plural};
-use crate::forms::{Choice, Posted, choices, date_of, field_errors, invalid, kept, refused, value};
+use crate::forms::{
+    Choice, Posted, change_unless_invalid, choices, date_of, field_errors, kept, refused, value,
+};
 use crate::names::Names;
 use crate::pages::{Layout, PageContext};
 use crate::tokens::ApiCaller;
@@ -594,19 +596,20 @@ pub(crate) async fn plan_create(
         danger_statement: value(&f, "danger_statement").into(),
         safety_goal: value(&f, "safety_goal").into(),
     };
-    let done = if form.has_errors() {
-        invalid()
-    } else {
-        as_user(&state, &auth, true, move |tx, ctx, key, actor| {
-            let input = input.clone();
+    let done = change_unless_invalid(
+        &state,
+        &auth,
+        &form,
+        input,
+        move |tx, ctx, key, actor, input| {
             Box::pin(async move {
                 plans::create_plan(&ctx, tx, &key, &actor, id, &input)
                     .await
                     .map(|_| ())
             })
-        })
-        .await
-    };
+        },
+    )
+    .await;
     finish(
         state,
         ctx,
@@ -667,19 +670,20 @@ pub(crate) async fn action_add(
         ),
         due_on: date_of(&mut form, &f, "due", "The due date"),
     };
-    let done = if form.has_errors() {
-        invalid()
-    } else {
-        as_user(&state, &auth, true, move |tx, ctx, key, actor| {
-            let input = input.clone();
+    let done = change_unless_invalid(
+        &state,
+        &auth,
+        &form,
+        input,
+        move |tx, ctx, key, actor, input| {
             Box::pin(async move {
                 plans::add_action(&ctx, tx, &key, &actor, id, &input)
                     .await
                     .map(|_| ())
             })
-        })
-        .await
-    };
+        },
+    )
+    .await;
     finish(
         state,
         ctx,
@@ -804,19 +808,20 @@ pub(crate) async fn meeting_add(
             .collect(),
         decisions: value(&f, "decisions").into(),
     };
-    let done = if form.has_errors() {
-        invalid()
-    } else {
-        as_user(&state, &auth, true, move |tx, ctx, key, actor| {
-            let input = input.clone();
+    let done = change_unless_invalid(
+        &state,
+        &auth,
+        &form,
+        input,
+        move |tx, ctx, key, actor, input| {
             Box::pin(async move {
                 plans::add_meeting(&ctx, tx, &key, &actor, id, &input)
                     .await
                     .map(|_| ())
             })
-        })
-        .await
-    };
+        },
+    )
+    .await;
     finish(
         state,
         ctx,
@@ -867,19 +872,20 @@ pub(crate) async fn review_add(
         decision,
         next_review_on: date_of(&mut form, &f, "next", "The next review date"),
     };
-    let done = if form.has_errors() {
-        invalid()
-    } else {
-        as_user(&state, &auth, true, move |tx, ctx, key, actor| {
-            let input = input.clone();
+    let done = change_unless_invalid(
+        &state,
+        &auth,
+        &form,
+        input,
+        move |tx, ctx, key, actor, input| {
             Box::pin(async move {
                 plans::add_review(&ctx, tx, &key, &actor, id, &input)
                     .await
                     .map(|_| ())
             })
-        })
-        .await
-    };
+        },
+    )
+    .await;
     let what = if decision == Some(ReviewDecision::Close) {
         "closed"
     } else {

@@ -10,7 +10,9 @@ use crate::auth::{Auth, FormState, SignedIn, form_reply, page_reply, title_for};
 use crate::cases::{as_user, name, with_actor};
 use crate::error::{WebError, json_response};
 use crate::format;
-use crate::forms::{Choice, DoneQuery, Posted, invalid, kept, refused, value, whole_number};
+use crate::forms::{
+    Choice, DoneQuery, Posted, change_unless_invalid, kept, refused, value, whole_number,
+};
 use crate::pages::{Layout, PageContext};
 use crate::tokens::ApiCaller;
 use askama::Template;
@@ -335,19 +337,20 @@ pub(crate) async fn programme_create(
         capacity: number(&mut form, &f, "capacity", "The number of places"),
         service_id: uuid_of(&f, "service_id"),
     };
-    let done = if form.has_errors() {
-        invalid()
-    } else {
-        as_user(&state, &auth, true, move |tx, ctx, key, actor| {
-            let input = input.clone();
+    let done = change_unless_invalid(
+        &state,
+        &auth,
+        &form,
+        input,
+        move |tx, ctx, key, actor, input| {
             Box::pin(async move {
                 programmes::create_programme(&ctx, tx, &key, &actor, &input)
                     .await
                     .map(|p| p.id)
             })
-        })
-        .await
-    };
+        },
+    )
+    .await;
     match done {
         Ok(id) if !form.has_errors() => {
             Ok(Redirect::to(&format!("/programmes/{id}?done=created")).into_response())
@@ -449,19 +452,20 @@ pub(crate) async fn cohort_create(
             .collect(),
         sessions: Vec::new(),
     };
-    let done = if form.has_errors() {
-        invalid()
-    } else {
-        as_user(&state, &auth, true, move |tx, ctx, key, actor| {
-            let input = input.clone();
+    let done = change_unless_invalid(
+        &state,
+        &auth,
+        &form,
+        input,
+        move |tx, ctx, key, actor, input| {
             Box::pin(async move {
                 programmes::create_cohort(&ctx, tx, &key, &actor, id, &input)
                     .await
                     .map(|(c, _)| c.id)
             })
-        })
-        .await
-    };
+        },
+    )
+    .await;
     match done {
         Ok(cid) if !form.has_errors() => {
             Ok(Redirect::to(&format!("/cohorts/{cid}?done=created")).into_response())
